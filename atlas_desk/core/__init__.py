@@ -1,0 +1,1 @@
+"""Qt-free domain layer: types, services, the change bus, the outbox."""

@@ -1,0 +1,1 @@
+"""Qt-free async connectors to Discord, GitHub and Reddit."""

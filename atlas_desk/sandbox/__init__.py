@@ -1,0 +1,1 @@
+"""Loopback servers speaking the real platform protocols, and the seeded Atlas community."""
