@@ -198,6 +198,31 @@ class ScheduledEvent:
 
 
 @dataclass(slots=True)
+class Contest:
+    """A feature-suggestion contest: suggestions posted in the window compete by votes."""
+
+    key: str
+    name: str
+    starts_at: datetime
+    ends_at: datetime
+    prize: str = ""
+    rules: str = ""
+
+
+@dataclass(slots=True)
+class ScheduledPost:
+    """A post the relay publishes on time (weekly tip, user story, roadmap update)."""
+
+    key: str
+    kind: str  # "tip" | "user_story" | "roadmap_update" | "custom"
+    title: str
+    body: str
+    due_at: datetime
+    targets: list[str] = field(default_factory=list)  # "discord:<channel id>", "github:<category>", "reddit"
+    author_key: str | None = None
+
+
+@dataclass(slots=True)
 class Community:
     seed: int
     now: datetime  # the community's "now": history ends here
@@ -218,6 +243,8 @@ class Community:
     tickets: list[Ticket] = field(default_factory=list)
     roadmap: list[RoadmapCard] = field(default_factory=list)
     events: list[ScheduledEvent] = field(default_factory=list)
+    contests: list[Contest] = field(default_factory=list)
+    scheduled_posts: list[ScheduledPost] = field(default_factory=list)
 
     def member(self, key: str) -> Member:
         for m in self.members:
