@@ -1,0 +1,328 @@
+"""The inbox service: where connectors deliver items, and the moderator's inbox operations.
+
+Every mutation is one store job on the writer thread and, once committed, one change on the bus. Operations
+called from the GUI return a ``concurrent.futures.Future`` at once (never wait on it there); ``ingest``
+and the
+cursor functions are coroutines for the connectors' asyncio loop.
+
+Unread counts per sidebar filter are computed once (``load_unread_counts``, one scan) and then kept up to date
+incrementally inside each write job, on the writer thread, so a million items never get recounted per change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import sqlite3
+import threading
+from collections import Counter
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, Protocol, TypeVar
+
+from atlas_desk.core.bus import ChangeBus, ConnectionChanged, ItemsAdded, ItemsChanged, Notice, OutboxChanged
+from atlas_desk.core.types import ConnectionState, InboxItem, Platform
+from atlas_desk.store import inbox as repo
+
+log = logging.getLogger("atlas_desk.inbox")
+
+T = TypeVar("T")
+
+TICKETS_NOT_READY = "Converting an item to a ticket is not available yet: tickets arrive in a later version."
+
+
+class StoreLike(Protocol):
+    """What the service needs of ``atlas_desk.store.db.Store``."""
+
+    def submit(self, job: Callable[[sqlite3.Connection], T]) -> concurrent.futures.Future[T]: ...
+
+    async def write(self, job: Callable[[sqlite3.Connection], T]) -> T: ...
+
+    def reader(self) -> sqlite3.Connection: ...
+
+
+class InboxService:
+    """Stores what connectors deliver and performs the moderator's inbox operations. Implements
+    ConnectorSink."""
+
+    def __init__(self, store: StoreLike, bus: ChangeBus, *, mentions: Sequence[str] = ()) -> None:
+        self.store = store
+        self.bus = bus
+        self.mentions: tuple[str, ...] = tuple(mentions)
+        self._states: dict[Platform, tuple[ConnectionState, str]] = {}
+        self._lock = threading.Lock()
+        self._counts: Counter[str] | None = None
+
+    # ------------------------------------------------------------------------------------ ConnectorSink
+
+    async def ingest(self, items: Sequence[InboxItem]) -> None:
+        """Store items (insert or update by natural key) in one writer job, then publish what changed."""
+        if not items:
+            return
+        batch = list(items)
+        new_ids, changed_ids = await self.store.write(lambda conn: self._upsert_job(conn, batch))
+        if new_ids:
+            self.bus.publish(ItemsAdded(tuple(new_ids)))
+        if changed_ids:
+            self.bus.publish(ItemsChanged(tuple(changed_ids)))
+
+    def set_state(self, platform: Platform, state: ConnectionState, reason: str = "") -> None:
+        """Remember and publish a connector's connection state."""
+        with self._lock:
+            if self._states.get(platform) == (state, reason):
+                return
+            self._states[platform] = (state, reason)
+        self.bus.publish(ConnectionChanged(platform, state, reason))
+
+    def connection_state(self, platform: Platform) -> ConnectionState:
+        """The last reported state of a platform's connector."""
+        with self._lock:
+            return self._states.get(platform, (ConnectionState.NOT_CONFIGURED, ""))[0]
+
+    async def get_cursor(self, platform: Platform, stream: str) -> str | None:
+        """The stored sync cursor of one stream, or None."""
+        from atlas_desk.store import cursors
+
+        return await self.store.write(lambda conn: cursors.get_cursor(conn, str(platform), stream))
+
+    async def set_cursor(self, platform: Platform, stream: str, cursor: str) -> None:
+        """Persist a sync cursor (after the items it covers were ingested)."""
+        from atlas_desk.store import cursors
+
+        now = datetime.now(UTC)
+        await self.store.write(lambda conn: cursors.set_cursor(conn, str(platform), stream, cursor, now))
+
+    # ------------------------------------------------------------------------------------ unread counts
+
+    def load_unread_counts(self) -> concurrent.futures.Future[dict[str, int]]:
+        """Count unread items per filter once (a scan; runs on the writer so later deltas apply on top)."""
+
+        def job(conn: sqlite3.Connection) -> dict[str, int]:
+            counts = repo.unread_counts(conn, self.mentions)
+            with self._lock:
+                self._counts = Counter(counts)
+            return counts
+
+        return self.store.submit(job)
+
+    def unread_counts(self) -> dict[str, int] | None:
+        """The current unread counts per filter key, or None until ``load_unread_counts`` has run."""
+        with self._lock:
+            return None if self._counts is None else dict(self._counts)
+
+    def _tracked(
+        self,
+        conn: sqlite3.Connection,
+        ids: Sequence[int],
+        change: Callable[[], T],
+        more_ids: Callable[[T], Sequence[int]] | None = None,
+    ) -> T:
+        """Run ``change`` and move the unread counts by the difference it made to ``ids``' buckets."""
+        if self._counts is None:
+            return change()
+        before = Counter(k for keys in repo.unread_buckets(conn, ids, self.mentions) for k in keys)
+        result = change()
+        after_ids = list(ids) + list(more_ids(result) if more_ids else ())
+        after = Counter(k for keys in repo.unread_buckets(conn, after_ids, self.mentions) for k in keys)
+        with self._lock:
+            if self._counts is not None:
+                self._counts.update(after)
+                self._counts.subtract(before)
+        return result
+
+    # ---------------------------------------------------------------------------------------- jobs
+
+    def _upsert_job(self, conn: sqlite3.Connection, items: list[InboxItem]) -> tuple[list[int], list[int]]:
+        existing: list[int] = []
+        if self._counts is not None:
+            for item in items:
+                row = conn.execute(
+                    "SELECT id FROM inbox_items WHERE platform = ? AND platform_id = ?",
+                    (str(item.platform), item.platform_id),
+                ).fetchone()
+                if row is not None:
+                    existing.append(int(row[0]))
+        return self._tracked(conn, existing, lambda: repo.upsert_items(conn, items), lambda r: r[0])
+
+    def _run(
+        self,
+        job: Callable[[sqlite3.Connection], T],
+        changed: Callable[[T], Sequence[int]],
+        what: str,
+        outbox_ids: Callable[[T], Sequence[int]] | None = None,
+    ) -> concurrent.futures.Future[T]:
+        """Submit a job; once committed publish ItemsChanged (and OutboxChanged, which wakes the outbox
+        runner) for what it changed, or a Notice in plain words on failure.
+
+        The returned future resolves after the changes have been published.
+        """
+        outer: concurrent.futures.Future[T] = concurrent.futures.Future()
+        outer.set_running_or_notify_cancel()
+
+        def done(f: concurrent.futures.Future[T]) -> None:
+            exc = f.exception()
+            if exc is not None:
+                log.error("inbox operation failed: %s", what, exc_info=exc)
+                text = getattr(exc, "message", None) or f"Could not {what}."
+                self.bus.publish(Notice("error", str(text), area="inbox"))
+                outer.set_exception(exc)
+                return
+            result = f.result()
+            ids = tuple(changed(result))
+            if ids:
+                self.bus.publish(ItemsChanged(ids))
+            actions = tuple(outbox_ids(result)) if outbox_ids is not None else ()
+            if actions:
+                self.bus.publish(OutboxChanged(actions))
+            outer.set_result(result)
+
+        self.store.submit(job).add_done_callback(done)
+        return outer
+
+    # ------------------------------------------------------------------------------ moderator's state
+
+    def mark_read(self, ids: Sequence[int], read: bool = True) -> concurrent.futures.Future[list[int]]:
+        """Mark items read (or unread); resolves to the ids whose state changed."""
+        ids = list(ids)
+        return self._run(
+            lambda conn: self._tracked(conn, ids, lambda: repo.set_read(conn, ids, read)),
+            lambda changed: changed,
+            "mark the items read" if read else "mark the items unread",
+        )
+
+    def set_starred(self, item_id: int, starred: bool = True) -> concurrent.futures.Future[bool]:
+        """Star or unstar an item."""
+        return self._run(
+            lambda conn: self._tracked(conn, [item_id], lambda: repo.set_starred(conn, item_id, starred)),
+            lambda changed: [item_id] if changed else [],
+            "star the item" if starred else "unstar the item",
+        )
+
+    def mark_suggestion(
+        self, ids: Sequence[int], suggestion: bool = True
+    ) -> concurrent.futures.Future[list[int]]:
+        """Mark items as feature suggestions (local state), or clear the mark."""
+        ids = list(ids)
+        return self._run(
+            lambda conn: self._tracked(conn, ids, lambda: repo.mark_suggestion(conn, ids, suggestion)),
+            lambda changed: changed,
+            "mark the item as a suggestion",
+        )
+
+    # -------------------------------------------------------------------------- actions on platforms
+
+    def reply(self, item_id: int, text: str) -> concurrent.futures.Future[int]:
+        """Reply to an item through the outbox; resolves to the outbox action's id.
+
+        Nothing is added to the inbox optimistically: the reply shows up in the thread when the platform
+        confirms it and the connector delivers it like any other message.
+        """
+        text = text.strip()
+        if not text:
+            raise ValueError("A reply needs some text.")
+
+        def job(conn: sqlite3.Connection) -> int:
+            item = _require(conn, item_id)
+            payload = {
+                "item_id": item_id,
+                "body": text,
+                "kind": item.kind,
+                "container_id": item.container_id,
+                "parent_id": item.parent_id,
+            }
+            return _enqueue(conn, item, "reply", payload, {})
+
+        return self._run(job, lambda _r: [], "queue the reply", lambda action: [action])
+
+    def approve(self, item_id: int) -> concurrent.futures.Future[int]:
+        """Approve a reported item (Reddit mod queue): clears the report at once, then asks the platform.
+
+        Resolves to the outbox action's id; if the platform refuses, the runner restores the report.
+        """
+
+        def job(conn: sqlite3.Connection) -> int:
+            item = _require(conn, item_id)
+            payload = {"item_id": item_id, "kind": item.kind}
+            return self._tracked(
+                conn, [item_id], lambda: _enqueue(conn, item, "approve", payload, {"reported": 0})
+            )
+
+        return self._run(job, lambda _r: [item_id], "approve the item", lambda action: [action])
+
+    def remove(self, item_id: int, reason: str) -> concurrent.futures.Future[int]:
+        """Remove an item with a removal reason (Reddit mod queue), through the outbox.
+
+        Optimistically the item is shown removed and no longer reported; a refusal restores both.
+        """
+        reason = reason.strip()
+        if not reason:
+            raise ValueError("A removal needs a reason.")
+
+        def job(conn: sqlite3.Connection) -> int:
+            item = _require(conn, item_id)
+            payload = {"item_id": item_id, "kind": item.kind, "reason": reason}
+            return self._tracked(
+                conn,
+                [item_id],
+                lambda: _enqueue(conn, item, "remove", payload, {"reported": 0, "deleted": 1}),
+            )
+
+        return self._run(job, lambda _r: [item_id], "remove the item", lambda action: [action])
+
+    def convert_to_ticket(self, item_id: int) -> str:
+        """Open a ticket from an item. Not available yet: returns the plain message to show instead.
+
+        TODO(tickets): call ``atlas_desk.core.tickets`` here once the tickets service exists (a later issue);
+        it should create the ticket from the item's author and text and link the two.
+        """
+        self.bus.publish(Notice("info", TICKETS_NOT_READY, area="inbox"))
+        return TICKETS_NOT_READY
+
+    # ---------------------------------------------------------------------------------------- reads
+
+    def read_connection(self) -> sqlite3.Connection:
+        """This thread's read-only connection, for the repository's short indexed queries."""
+        return self.store.reader()
+
+    async def run_read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run a longer read (counts, context) on a worker thread with its own reader."""
+        return await asyncio.to_thread(lambda: fn(self.store.reader()))
+
+
+def _require(conn: sqlite3.Connection, item_id: int) -> repo.InboxRow:
+    item = repo.get_item(conn, item_id)
+    if item is None:
+        raise LookupError("That item is no longer in the inbox.")
+    return item
+
+
+# The inbox columns an optimistic change may set (names never come from elsewhere).
+_OPTIMISTIC_COLUMNS = frozenset({"reported", "deleted"})
+
+
+def _enqueue(
+    conn: sqlite3.Connection, item: repo.InboxRow, kind: str, payload: dict[str, Any], changes: dict[str, int]
+) -> int:
+    """Apply an optimistic change to the item and write its outbox row, in the caller's writer job.
+
+    The same thing ``atlas_desk.core.outbox.perform`` does, without awaiting, so GUI gestures can use it; the
+    caller publishes OutboxChanged after the commit, which wakes the runner. Returns the action's id.
+    """
+    from atlas_desk.store import outbox
+
+    assert set(changes) <= _OPTIMISTIC_COLUMNS
+    undo: outbox.Undo = []
+    if changes:
+        undo.append(outbox.snapshot(conn, "inbox_items", item.id, list(changes)))
+        assignments = ", ".join(f"{column} = ?" for column in changes)
+        conn.execute(f"UPDATE inbox_items SET {assignments} WHERE id = ?", (*changes.values(), item.id))
+    return outbox.enqueue(
+        conn,
+        platform=Platform(item.platform),
+        kind=kind,
+        target=item.platform_id,
+        payload=payload,
+        undo=undo,
+        now=datetime.now(UTC),
+    )

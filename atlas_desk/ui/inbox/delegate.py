@@ -1,0 +1,300 @@
+"""Paints one whole inbox row: platform mark, where, who, title and snippet (search matches
+highlighted), age and
+votes. The view shows one column and this delegate lays the row out itself: one paint call per row,
+reading the
+row straight from ``InboxModel`` (no round trips through QVariant per field), so a jump anywhere in a
+million rows
+repaints within a frame. Text is always painted as plain text with QPainter.drawText, never through a
+rich-text
+document, so markup in community text stays inert."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Sequence
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetrics,
+    QIcon,
+    QPainter,
+    QPalette,
+    QPixmap,
+    QStaticText,
+    QTransform,
+)
+from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+
+from atlas_desk.core.types import Platform
+from atlas_desk.ui.inbox.model import InboxModel, age_text
+
+log = logging.getLogger("atlas_desk.ui")
+
+ROW_HEIGHT = 28
+ICON_SIZE = 16
+_PAD = 6
+CONTAINER_WIDTH = 150
+AUTHOR_WIDTH = 130
+AGE_WIDTH = 40
+VOTES_WIDTH = 48
+
+_SELECTED = QStyle.StateFlag.State_Selected
+_ACTIVE = QStyle.StateFlag.State_Active
+_DECORATED = (
+    QStyle.StateFlag.State_Selected | QStyle.StateFlag.State_MouseOver | QStyle.StateFlag.State_HasFocus
+)
+
+PLATFORM_COLOURS = {"discord": "#5865F2", "github": "#24292f", "reddit": "#FF4500"}
+HIGHLIGHT_COLOUR = QColor(255, 214, 10, 150)
+_ELIDE = Qt.TextElideMode.ElideRight
+
+
+@functools.cache
+def _platform_pixmap(platform: str, size: int) -> QPixmap:
+    """The platform's mark at ``size``, or a coloured letter badge when there is no icon for it."""
+    icon: QIcon | None = None
+    try:
+        from atlas_desk.ui import icons
+
+        icon = icons.platform_icon(Platform(platform))
+    except Exception:  # an unknown platform or a missing resource: the letter badge stands in
+        log.debug("no icon for platform %r", platform, exc_info=True)
+    if icon is not None and not icon.isNull():
+        return icon.pixmap(size, size)
+    return _letter_badge(platform, size)
+
+
+def _letter_badge(platform: str, size: int) -> QPixmap:
+    pixmap = QPixmap(size, size)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QColor(PLATFORM_COLOURS.get(platform, "#808080")))
+    painter.drawRoundedRect(0, 0, size, size, 4, 4)
+    painter.setPen(QColor("white"))
+    font = QFont()
+    font.setBold(True)
+    font.setPixelSize(int(size * 0.7))
+    painter.setFont(font)
+    painter.drawText(QRect(0, 0, size, size), Qt.AlignmentFlag.AlignCenter, (platform[:1] or "?").upper())
+    painter.end()
+    return pixmap
+
+
+def _narrowest(metrics: QFontMetrics) -> int:
+    """The advance of a narrow glyph in these metrics (cached on the metrics object)."""
+    narrow: int | None = getattr(metrics, "_atlas_narrow", None)
+    if narrow is None:
+        narrow = max(1, metrics.horizontalAdvance("i"))
+        metrics._atlas_narrow = narrow  # type: ignore[attr-defined]
+    return narrow
+
+
+def _fit_width(text: str, metrics: QFontMetrics, width: int) -> tuple[str, int]:
+    """``text`` elided to ``width`` pixels and the width it takes, shaping no more of it than could show.
+
+    Shaping is what costs in a paint: text is cut to what the narrowest glyphs could fill before it is
+    shaped, and shaped once (the width of an elided run is taken as the whole width).
+    """
+    if width <= 0:
+        return "", 0
+    cap = width // _narrowest(metrics) + 2
+    if len(text) <= cap:
+        advance = metrics.horizontalAdvance(text)
+        if advance <= width:
+            return text, advance
+    else:
+        text = text[:cap]
+    return metrics.elidedText(text, _ELIDE, width), width
+
+
+def _fit(text: str, metrics: QFontMetrics, width: int) -> str:
+    """``text`` elided to ``width`` pixels (see ``_fit_width``)."""
+    return _fit_width(text, metrics, width)[0]
+
+
+class InboxDelegate(QStyledItemDelegate):
+    """Row painter for ``InboxModel`` in a one-column, fixed-row-height ``QTableView``."""
+
+    def __init__(self, view: QWidget) -> None:
+        super().__init__(view)
+        # Kept here rather than read from ``option.widget`` (avoids a wrapper round trip per paint).
+        self._view = view
+        self._base_font: QFont | None = None
+        self._fonts: dict[bool, tuple[QFont, QFontMetrics]] = {}
+        # Containers, authors and ages repeat from row to row: lay each out once (plain text, never rich).
+        self._static: dict[tuple[str, int, bool], QStaticText] = {}
+        self._colours: dict[tuple[int, bool, bool], tuple[QColor, QColor]] = {}
+
+    def _static_text(
+        self, text: str, width: int, bold: bool, font: QFont, metrics: QFontMetrics
+    ) -> QStaticText:
+        key = (text, width, bold)
+        found = self._static.get(key)
+        if found is None:
+            if len(self._static) > 4000:
+                self._static.clear()
+            found = QStaticText(_fit(text, metrics, width))
+            found.setTextFormat(Qt.TextFormat.PlainText)
+            found.prepare(QTransform(), font)
+            self._static[key] = found
+        return found
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
+        # A constant: the view never asks the model for every row's size.
+        return QSize(400, ROW_HEIGHT)
+
+    def _font(self, base: QFont, bold: bool) -> tuple[QFont, QFontMetrics]:
+        if self._base_font is None or self._base_font != base:
+            self._base_font = QFont(base)
+            self._fonts.clear()
+            self._static.clear()
+        found = self._fonts.get(bold)
+        if found is None:
+            font = QFont(base)
+            font.setBold(bold)
+            found = (font, QFontMetrics(font))
+            self._fonts[bold] = found
+        return found
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
+        model = index.model()
+        if not isinstance(model, InboxModel):
+            super().paint(painter, option, index)
+            return
+        state = option.state
+        selected = bool(state & _SELECTED)
+        view = self._view
+        if state & _DECORATED:
+            # Selection and hover backgrounds come from the style; plain rows need no panel.
+            style = view.style() if view is not None else QApplication.style()
+            style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, option, painter, view)
+        row = model.row_at(index.row())
+        if row is None:
+            return
+        parts = model.display_parts(row)
+        palette = option.palette
+        colour_key = (palette.cacheKey(), selected, bool(state & _ACTIVE))
+        colours = self._colours.get(colour_key)
+        if colours is None:
+            group = QPalette.ColorGroup.Active if colour_key[2] else QPalette.ColorGroup.Inactive
+            text = palette.color(
+                group, QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
+            )
+            faint = QColor(text)
+            if not selected:
+                faint.setAlpha(150)
+            if len(self._colours) > 16:
+                self._colours.clear()
+            colours = self._colours[colour_key] = (text, faint)
+        colour, muted = colours
+        base_font = option.font
+        plain, plain_fm = self._font(base_font, False)
+        strong, strong_fm = self._font(base_font, True)
+        font, fm = (plain, plain_fm) if row.read else (strong, strong_fm)
+
+        r = option.rect
+        top, height = r.y(), r.height()
+        x = r.x() + _PAD
+        right = r.right() - _PAD
+
+        # Baseline of one vertically centred line; the point overload of drawText skips QTextLayout.
+        baseline = top + (height + fm.ascent() - fm.descent()) // 2
+        painter.save()
+        try:
+            painter.drawPixmap(x, top + (height - ICON_SIZE) // 2, _platform_pixmap(row.platform, ICON_SIZE))
+            x += ICON_SIZE + _PAD
+
+            painter.setFont(plain)
+            painter.setPen(muted)
+            text_top = top + (height - fm.height()) // 2
+            age = self._static_text(age_text(row.created_ts), AGE_WIDTH, False, plain, plain_fm)
+            painter.drawStaticText(right - int(age.size().width()), text_top, age)
+            right -= AGE_WIDTH + _PAD
+            if parts.votes:
+                painter.setPen(colour)
+                votes = self._static_text(parts.votes, VOTES_WIDTH, False, plain, plain_fm)
+                painter.drawStaticText(right - int(votes.size().width()), text_top, votes)
+            right -= VOTES_WIDTH + _PAD
+
+            painter.setPen(muted)
+            container_w = min(CONTAINER_WIDTH, max(0, right - x))
+            painter.drawStaticText(
+                x, text_top, self._static_text(parts.container, container_w, False, plain, plain_fm)
+            )
+            x += container_w + _PAD
+
+            painter.setFont(font)
+            painter.setPen(colour)
+            author_w = min(AUTHOR_WIDTH, max(0, right - x))
+            painter.drawStaticText(
+                x, text_top, self._static_text(parts.author, author_w, not row.read, font, fm)
+            )
+            x += author_w + _PAD
+
+            if parts.prefix:
+                x = self._draw_run(
+                    painter, x, right, top, height, baseline, parts.prefix, (), font, fm, colour
+                )
+            if parts.title:
+                x = self._draw_run(
+                    painter, x, right, top, height, baseline, parts.title, parts.title_spans, font, fm, colour
+                )
+                if parts.snippet:
+                    x = self._draw_run(
+                        painter, x, right, top, height, baseline, " — ", (), plain, plain_fm, muted
+                    )
+            if parts.snippet:
+                self._draw_run(
+                    painter,
+                    x,
+                    right,
+                    top,
+                    height,
+                    baseline,
+                    parts.snippet,
+                    parts.snippet_spans,
+                    # Without a title the snippet is the message itself: bold while unread.
+                    plain if parts.title else font,
+                    plain_fm if parts.title else fm,
+                    muted if parts.title else colour,
+                )
+        finally:
+            painter.restore()
+
+    @staticmethod
+    def _draw_run(
+        painter: QPainter,
+        x: int,
+        right: int,
+        top: int,
+        height: int,
+        baseline: int,
+        text: str,
+        spans: Sequence[tuple[int, int]],
+        font: QFont,
+        metrics: QFontMetrics,
+        colour: QColor,
+    ) -> int:
+        """Paint ``text`` from ``x`` (eliding at ``right``), match spans on a marker; returns the new x."""
+        available = right - x
+        if available <= 0:
+            return x
+        shown, advance = _fit_width(text, metrics, available)
+        for start, end in spans:
+            if start >= len(shown):
+                continue
+            end = min(end, len(shown))
+            left = x + metrics.horizontalAdvance(shown[:start])
+            width = metrics.horizontalAdvance(shown[start:end])
+            painter.fillRect(QRect(left, top + 4, width, height - 8), HIGHLIGHT_COLOUR)
+        painter.setFont(font)
+        painter.setPen(colour)
+        painter.drawText(x, baseline, shown)
+        return x + advance

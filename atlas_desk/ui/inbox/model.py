@@ -1,0 +1,544 @@
+"""The inbox list model: a million items cost what is on screen.
+
+The model keeps only the sort keys of the rows it has reached — ``(created_ts, id)`` in two flat arrays,
+fetched
+by keyset windows through ``canFetchMore``/``fetchMore`` — and the full rows of a few 100-row pages
+around what
+the view paints (an LRU page cache, filled by id through the GUI thread's read-only connection:
+sub-millisecond
+indexed queries). New items arrive through ``add_ids`` and are merged at their sorted place with
+``beginInsertRows`` once per frame; a filter change is the only reset.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import enum
+import logging
+import sqlite3
+import time
+from array import array
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)
+
+from atlas_desk.store import inbox as repo
+from atlas_desk.store.inbox import InboxFilter, InboxRow
+
+log = logging.getLogger("atlas_desk.ui")
+
+PAGE_SIZE = 50
+MAX_PAGES = 80
+FIRST_CHUNK = 500
+MAX_CHUNK = 25_000  # keys per fetchMore: about one frame of work at most
+# With a search the windows carry whole rows with highlights: smaller, so a keystroke stays one short query.
+FTS_FIRST_CHUNK = 2 * PAGE_SIZE
+FTS_MAX_CHUNK = 2_000
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+class Column(enum.IntEnum):
+    PLATFORM = 0
+    CONTAINER = 1
+    AUTHOR = 2
+    SUBJECT = 3
+    AGE = 4
+    VOTES = 5
+
+
+HEADERS = {
+    Column.PLATFORM: "",
+    Column.CONTAINER: "Where",
+    Column.AUTHOR: "Author",
+    Column.SUBJECT: "Message",
+    Column.AGE: "Age",
+    Column.VOTES: "Votes",
+}
+
+
+class Role(enum.IntEnum):
+    """Custom data roles of ``InboxModel``."""
+
+    ITEM_ID = int(Qt.ItemDataRole.UserRole) + 1
+    ROW = enum.auto()  # the InboxRow (or None while it could not be read)
+    PLATFORM = enum.auto()
+    READ = enum.auto()
+    STARRED = enum.auto()
+    REPORTED = enum.auto()
+    TITLE = enum.auto()
+    SNIPPET = enum.auto()
+    TITLE_SPANS = enum.auto()  # ((start, end), ...) of search matches in TITLE
+    SNIPPET_SPANS = enum.auto()
+    CREATED_TS = enum.auto()
+    SCORE = enum.auto()
+
+
+_BIDI_CONTROLS = {c: f"[U+{c:04X}]" for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F)}
+
+
+def inert(text: str) -> str:
+    """Text safe to paint on one line: bidi overrides made visible, line breaks folded into spaces."""
+    return text.translate(_BIDI_CONTROLS).replace("\r", " ").replace("\n", " ")
+
+
+def age_text(created_ts: float, now: float | None = None) -> str:
+    """A short relative age: 'now', '5m', '3h', '2d', '6w', '1y'."""
+    delta = max(0.0, (now if now is not None else time.time()) - created_ts)
+    if delta < 60:
+        return "now"
+    for unit, seconds in (("y", 365 * 86400), ("w", 7 * 86400), ("d", 86400), ("h", 3600), ("m", 60)):
+        if delta >= seconds:
+            return f"{int(delta // seconds)}{unit}"
+    return "now"
+
+
+def _subject_parts(
+    row: InboxRow,
+) -> tuple[str, tuple[tuple[int, int], ...], str, tuple[tuple[int, int], ...]]:
+    if row.hl_title is not None or row.hl_body is not None:
+        title, tspans = repo.parse_highlight(row.hl_title or "")
+        snippet, sspans = repo.parse_highlight(row.hl_body or "")
+        if not tspans and not sspans and row.body and not snippet:
+            snippet = row.body
+        return inert(title), tspans, inert(snippet), sspans
+    return inert(row.title), (), inert(row.body[:300]), ()
+
+
+@dataclass(frozen=True, slots=True)
+class DisplayParts:
+    """What the delegate paints for one row, computed once per row load (inert, one-line text)."""
+
+    container: str
+    author: str
+    title: str
+    title_spans: tuple[tuple[int, int], ...]
+    snippet: str
+    snippet_spans: tuple[tuple[int, int], ...]
+    prefix: str  # flags: reported, starred
+    votes: str
+
+
+def display_parts(row: InboxRow) -> DisplayParts:
+    title, tspans, snippet, sspans = _subject_parts(row)
+    prefix = ("⚑ " if row.reported else "") + ("★ " if row.starred else "")
+    return DisplayParts(
+        container=inert(row.container),
+        author=inert(row.author_name or row.author),
+        title=title,
+        title_spans=tspans,
+        snippet=snippet[:400],
+        snippet_spans=sspans,
+        prefix=prefix,
+        votes=f"▲ {row.score}" if row.score else "",
+    )
+
+
+class InboxModel(QAbstractTableModel):
+    """Inbox rows for a filter, newest first, fetched lazily by keyset windows."""
+
+    #: The first window of the current filter is in (the view can paint).
+    window_loaded = Signal()
+
+    def __init__(self, reader: Callable[[], sqlite3.Connection], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._reader = reader
+        self._filter = InboxFilter()
+        self._by_id = False  # FTS filters order by id alone
+        self._ts = array("d")
+        self._ids = array("q")
+        self._exhausted = True
+        self._pages: OrderedDict[int, list[InboxRow | None]] = OrderedDict()
+        self._parts: dict[int, DisplayParts] = {}
+        self._pending_added: list[int] = []
+        self._generation = 0
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._prefetch: (
+            tuple[int, tuple[float, int], int, concurrent.futures.Future[list[tuple[float, int]]]] | None
+        ) = None
+        self._flush_timer = QTimer(self)
+        self._flush_timer.setSingleShot(True)
+        self._flush_timer.setInterval(16)  # one frame: a burst of ItemsAdded becomes one insert
+        self._flush_timer.timeout.connect(self._flush_added)
+
+    # ------------------------------------------------------------------------------------- filter
+
+    @property
+    def filter(self) -> InboxFilter:
+        return self._filter
+
+    def set_filter(self, flt: InboxFilter) -> None:
+        """Show another filter: the one reset; loads the first window at once (a sub-ms keyset query)."""
+        self.beginResetModel()
+        self._generation += 1
+        if self._prefetch is not None:
+            self._prefetch[3].cancel()
+            self._prefetch = None
+        self._filter = flt
+        self._by_id = flt.uses_fts
+        self._ts = array("d")
+        self._ids = array("q")
+        self._pages.clear()
+        self._parts.clear()
+        self._pending_added.clear()
+        self._exhausted = False
+        self._fetch_keys(FTS_FIRST_CHUNK if self._by_id else FIRST_CHUNK)
+        self.endResetModel()
+        self.window_loaded.emit()
+
+    def reload(self) -> None:
+        """Re-read the current filter from the start."""
+        self.set_filter(self._filter)
+
+    # ------------------------------------------------------------------------------- Qt model API
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._ids)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(Column)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if (
+            orientation == Qt.Orientation.Horizontal
+            and role == Qt.ItemDataRole.DisplayRole
+            and 0 <= section < len(Column)
+        ):
+            return HEADERS[Column(section)]
+        return None
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+
+    def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
+        return not parent.isValid() and not self._exhausted
+
+    def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
+        if parent.isValid() or self._exhausted:
+            return
+        # Grow the chunk with what is loaded, so dragging the scrollbar down a million rows takes few fetches.
+        self._fetch_keys(self._next_chunk(), notify=True)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.parent().isValid():
+            return None
+        r = index.row()
+        if not 0 <= r < len(self._ids):
+            return None
+        if role == Role.ITEM_ID:
+            return self._ids[r]
+        if role == Role.CREATED_TS:
+            return self._ts[r]
+        if role not in _ROW_ROLES:
+            return None
+        row = self.row_at(r)
+        if row is None:
+            return None
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(row, col)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if col == Column.SUBJECT:
+                return inert((row.title + "\n" if row.title else "") + row.body[:300])
+            if col == Column.AGE:
+                return row.created_at
+            return None
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            state = "unread" if not row.read else "read"
+            return inert(
+                f"{row.platform} {row.container} {row.author}: {row.title} {row.body[:120]} ({state})"
+            )
+        if role == Role.ROW:
+            return row
+        if role == Role.PLATFORM:
+            return row.platform
+        if role == Role.READ:
+            return row.read
+        if role == Role.STARRED:
+            return row.starred
+        if role == Role.REPORTED:
+            return row.reported
+        if role == Role.SCORE:
+            return row.score
+        title, tspans, snippet, sspans = _subject_parts(row)
+        if role == Role.TITLE:
+            return title
+        if role == Role.SNIPPET:
+            return snippet
+        if role == Role.TITLE_SPANS:
+            return tspans
+        if role == Role.SNIPPET_SPANS:
+            return sspans
+        return None
+
+    def _display(self, row: InboxRow, col: int) -> str | None:
+        if col == Column.PLATFORM:
+            return row.platform
+        if col == Column.CONTAINER:
+            return inert(row.container)
+        if col == Column.AUTHOR:
+            return inert(row.author_name or row.author)
+        if col == Column.SUBJECT:
+            title, _t, snippet, _s = _subject_parts(row)
+            return f"{title} — {snippet}" if title and snippet else (title or snippet)
+        if col == Column.AGE:
+            return age_text(row.created_ts)
+        if col == Column.VOTES:
+            return str(row.score) if row.score else ""
+        return None
+
+    # ----------------------------------------------------------------------------------- lookups
+
+    def item_id(self, row: int) -> int | None:
+        """The item id shown at ``row``."""
+        return self._ids[row] if 0 <= row < len(self._ids) else None
+
+    def row_of(self, item_id: int) -> int | None:
+        """The row showing ``item_id`` among the loaded rows (searches cached pages first), or None."""
+        for page, rows in self._pages.items():
+            for offset, row in enumerate(rows):
+                if row is not None and row.id == item_id:
+                    return page * PAGE_SIZE + offset
+        try:
+            return self._ids.index(item_id)
+        except ValueError:
+            return None
+
+    def display_parts(self, row: InboxRow) -> DisplayParts:
+        """The delegate's view of a row, cached while its page is."""
+        parts = self._parts.get(row.id)
+        if parts is None:
+            if len(self._parts) > MAX_PAGES * PAGE_SIZE:
+                self._parts.clear()
+            parts = self._parts[row.id] = display_parts(row)
+        return parts
+
+    def row_at(self, r: int) -> InboxRow | None:
+        """The full row at ``r``, reading its page if it is not cached."""
+        page, offset = divmod(r, PAGE_SIZE)
+        rows = self._pages.get(page)
+        if rows is None:
+            rows = self._load_page(page)
+        else:
+            self._pages.move_to_end(page)
+        return rows[offset] if offset < len(rows) else None
+
+    # ------------------------------------------------------------------------------ live updates
+
+    def add_ids(self, ids: Iterable[int]) -> None:
+        """New items were stored: merge those matching the filter at their place, once per frame."""
+        self._pending_added.extend(ids)
+        if not self._flush_timer.isActive():
+            self._flush_timer.start()
+
+    def flush(self) -> None:
+        """Merge pending additions now (tests, benchmarks)."""
+        self._flush_timer.stop()
+        self._flush_added()
+
+    def stop(self) -> None:
+        """Drop pending additions and stop the frame timer (the store is going away)."""
+        self._flush_timer.stop()
+        self._pending_added.clear()
+        self._prefetch = None
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+    def refresh_ids(self, ids: Iterable[int]) -> None:
+        """Items changed: re-read the cached pages holding them and repaint their rows (no reset)."""
+        wanted = set(ids)
+        if not wanted:
+            return
+        for page in list(self._pages):
+            rows = self._pages[page]
+            hit = [i for i, row in enumerate(rows) if row is not None and row.id in wanted]
+            if not hit:
+                continue
+            del self._pages[page]
+            for i in hit:
+                row = rows[i]
+                if row is not None:
+                    self._parts.pop(row.id, None)
+            first = page * PAGE_SIZE + min(hit)
+            last = page * PAGE_SIZE + max(hit)
+            self.dataChanged.emit(self.index(first, 0), self.index(last, len(Column) - 1))
+
+    # ---------------------------------------------------------------------------------- internals
+
+    def _conn(self) -> sqlite3.Connection:
+        return self._reader()
+
+    def _next_chunk(self) -> int:
+        # Grow the chunk with what is loaded, so dragging the scrollbar down a million rows takes few fetches.
+        return max(FIRST_CHUNK, min(len(self._ids), MAX_CHUNK))
+
+    def _fetch_keys(self, limit: int, notify: bool = False) -> None:
+        before = (self._ts[-1], self._ids[-1]) if self._ids else None
+        rows: list[InboxRow] = []
+        keys: Sequence[tuple[float, int]] | None = self._take_prefetched(before, limit)
+        try:
+            if keys is not None:
+                pass
+            elif self._by_id:
+                # A search: one FTS query brings the keys and the highlighted rows together (setting up a
+                # prefix query's doclists is most of its cost; never pay it twice per keystroke).
+                limit = min(limit, FTS_MAX_CHUNK)
+                rows = repo.window(self._conn(), self._filter, before=before, limit=limit)
+                keys = [row.key for row in rows]
+            else:
+                keys = repo.window_keys(self._conn(), self._filter, before=before, limit=limit)
+        except sqlite3.Error:
+            log.exception("reading the inbox failed")
+            keys = []
+        if len(keys) < limit:
+            self._exhausted = True
+        first = len(self._ids)
+        # The last page may have been cached while it was short: it must be re-read with its new rows.
+        self._pages.pop(first // PAGE_SIZE, None)
+        if not keys:
+            return
+        if notify:
+            self.beginInsertRows(QModelIndex(), first, first + len(keys) - 1)
+        self._ts.extend(array("d", (k[0] for k in keys)))
+        self._ids.extend(array("q", (k[1] for k in keys)))
+        if rows:
+            self._cache_rows(first, rows)
+        if notify:
+            self.endInsertRows()
+        if not self._exhausted and not self._by_id:
+            self._start_prefetch()
+
+    # Reading the next keys window ahead, on a worker thread with its own read-only connection, turns the
+    # GUI thread's fetchMore (scrolling to the bottom) into an append.
+
+    def _start_prefetch(self) -> None:
+        if self._executor is None:
+            self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="atlas-desk-keys")
+        before = (self._ts[-1], self._ids[-1])
+        limit = self._next_chunk()
+        flt, reader = self._filter, self._reader
+        future = self._executor.submit(lambda: repo.window_keys(reader(), flt, before=before, limit=limit))
+        self._prefetch = (self._generation, before, limit, future)
+
+    def _take_prefetched(
+        self, before: tuple[float, int] | None, limit: int
+    ) -> Sequence[tuple[float, int]] | None:
+        prefetch, self._prefetch = self._prefetch, None
+        if prefetch is None:
+            return None
+        generation, p_before, p_limit, future = prefetch
+        if (generation, p_before, p_limit) != (self._generation, before, limit):
+            future.cancel()
+            return None
+        # Still running: waiting for it is never slower than running the same query again beside it.
+        try:
+            return future.result()
+        except Exception:
+            log.debug("prefetching inbox keys failed; reading them now", exc_info=True)
+            return None
+
+    def _cache_rows(self, first: int, rows: Sequence[InboxRow]) -> None:
+        """Put rows just read (starting at position ``first``) into the page cache, whole pages only."""
+        end = first + len(rows)
+        page = -(-first // PAGE_SIZE)  # the first page that starts inside the rows
+        while (page + 1) * PAGE_SIZE <= end or (self._exhausted and page * PAGE_SIZE < end):
+            start = page * PAGE_SIZE
+            chunk: list[InboxRow | None] = list(rows[start - first : min(end, start + PAGE_SIZE) - first])
+            self._pages[page] = chunk
+            page += 1
+        while len(self._pages) > MAX_PAGES:
+            self._pages.popitem(last=False)
+
+    def _load_page(self, page: int) -> list[InboxRow | None]:
+        ids = self._ids[page * PAGE_SIZE : (page + 1) * PAGE_SIZE].tolist()
+        # With a search the page is one rowid range of the FTS index, read with the highlights.
+        flt = self._filter if self._by_id else None
+        try:
+            conn = self._conn()
+            found = {row.id: row for row in repo.rows_by_id(conn, ids, flt)}
+            missing = [i for i in ids if i not in found]
+            if missing and flt is not None:
+                # Edited since it matched: show it without highlights rather than as a hole.
+                found.update((row.id, row) for row in repo.rows_by_id(conn, missing))
+        except sqlite3.Error:
+            log.exception("reading inbox rows failed")
+            found = {}
+        rows: list[InboxRow | None] = [found.get(i) for i in ids]
+        self._pages[page] = rows
+        while len(self._pages) > MAX_PAGES:
+            self._pages.popitem(last=False)
+        return rows
+
+    def _position(self, ts: float, item_id: int) -> int:
+        """Index of the first loaded key that sorts after (is older than) the given key."""
+        lo, hi = 0, len(self._ids)
+        ts_arr, id_arr = self._ts, self._ids
+        by_id = self._by_id
+        while lo < hi:
+            mid = (lo + hi) // 2
+            newer = id_arr[mid] > item_id if by_id else (ts_arr[mid], id_arr[mid]) > (ts, item_id)
+            if newer:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
+
+    def _flush_added(self) -> None:
+        ids, self._pending_added = self._pending_added, []
+        if not ids:
+            return
+        try:
+            rows = repo.rows_by_id(self._conn(), ids, self._filter)
+        except sqlite3.Error:
+            log.exception("reading new inbox items failed")
+            return
+        keys = sorted({row.key for row in rows}, key=(lambda k: k[1]) if self._by_id else None, reverse=True)
+        groups: dict[int, list[tuple[float, int]]] = {}
+        for ts, item_id in keys:
+            pos = self._position(ts, item_id)
+            if pos < len(self._ids) and self._ids[pos] == item_id:
+                continue  # already loaded by a window
+            if pos == len(self._ids) and not self._exhausted:
+                continue  # older than what is loaded: a later window brings it
+            groups.setdefault(pos, []).append((ts, item_id))
+        if not groups:
+            return
+        # Insert from the bottom up so earlier positions stay valid; rows keep their place and selection.
+        for pos in sorted(groups, reverse=True):
+            group = groups[pos]
+            self.beginInsertRows(QModelIndex(), pos, pos + len(group) - 1)
+            self._ts[pos:pos] = array("d", (k[0] for k in group))
+            self._ids[pos:pos] = array("q", (k[1] for k in group))
+            self._pages.clear()  # pages are by position; the parts cache is by id and stays
+            self.endInsertRows()
+
+
+_ROW_ROLES = frozenset(
+    {
+        int(Qt.ItemDataRole.DisplayRole),
+        int(Qt.ItemDataRole.ToolTipRole),
+        int(Qt.ItemDataRole.AccessibleTextRole),
+        *(int(r) for r in Role if r not in (Role.ITEM_ID, Role.CREATED_TS)),
+    }
+)
+
+
+def ids_of(model: InboxModel, rows: Sequence[int]) -> list[int]:
+    """The item ids at the given rows."""
+    return [i for i in (model.item_id(r) for r in rows) if i is not None]

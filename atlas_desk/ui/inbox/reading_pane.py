@@ -1,0 +1,164 @@
+"""The reading pane: one item in full, with its conversation around it, rendered safely.
+
+The body is community markdown: markdown-it-py renders it with raw HTML disabled (tags come out as text) and
+images disabled (a document must never fetch or read anything); every link is followed by its target in plain
+text, and clicking one only opens it after the moderator has seen the full address and confirmed. Names,
+containers and context messages are html-escaped plain text.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from markdown_it import MarkdownIt
+from PySide6.QtCore import QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QMessageBox, QTextBrowser, QVBoxLayout, QWidget
+
+from atlas_desk.store.inbox import InboxRow
+from atlas_desk.ui.inbox.model import inert
+
+log = logging.getLogger("atlas_desk.ui")
+
+MAX_BODY_CHARS = 50_000
+OPENABLE_SCHEMES = ("http", "https", "mailto")
+
+
+def _markdown() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    md.disable("image")
+
+    def link_close(self: Any, tokens: Any, idx: int, options: Any, env: dict[str, Any]) -> str:
+        # Find the matching link_open to show the real target beside the text the author chose.
+        depth = 0
+        href = ""
+        for j in range(idx - 1, -1, -1):
+            tok = tokens[j]
+            if tok.type == "link_close":
+                depth += 1
+            elif tok.type == "link_open":
+                if depth == 0:
+                    href = str(tok.attrGet("href") or "")
+                    break
+                depth -= 1
+        return f'</a><span style="color:#808080"> [{html.escape(href)}]</span>'
+
+    md.add_render_rule("link_close", link_close)
+    return md
+
+
+_MD = _markdown()
+
+
+def render_markdown(text: str) -> str:
+    """Community markdown to safe HTML for a QTextDocument: no raw HTML, no images, links with their
+    target."""
+    if len(text) > MAX_BODY_CHARS:
+        text = text[:MAX_BODY_CHARS] + "\n\n(message shortened for display)"
+    return str(_MD.render(inert_bidi(text)))
+
+
+def inert_bidi(text: str) -> str:
+    """Bidi override characters made visible, keeping line breaks (they are markdown structure)."""
+    return "\n".join(inert(line) for line in text.split("\n"))
+
+
+def confirm_open_url(parent: QWidget | None, url: QUrl) -> bool:
+    """Show the full address and open it in the browser only if the moderator agrees. Returns True if
+    opened."""
+    target = url.toString(QUrl.ComponentFormattingOption.FullyEncoded)
+    if url.scheme().lower() not in OPENABLE_SCHEMES:
+        QMessageBox.information(
+            parent, "Link not opened", f"Atlas Desk does not open links like this one:\n\n{target}"
+        )
+        return False
+    answer = QMessageBox.question(
+        parent,
+        "Open link?",
+        f"Open this address in your browser?\n\n{target}",
+        QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Cancel,
+        QMessageBox.StandardButton.Cancel,
+    )
+    if answer != QMessageBox.StandardButton.Open:
+        return False
+    QDesktopServices.openUrl(url)
+    return True
+
+
+class ReadingPane(QWidget):
+    """Shows the selected item and its context."""
+
+    link_opened = Signal(QUrl)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.browser = QTextBrowser(self)
+        self.browser.setObjectName("inboxReadingPane")
+        self.browser.setOpenLinks(False)
+        self.browser.setOpenExternalLinks(False)
+        self.browser.anchorClicked.connect(self._on_anchor)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.browser)
+        self.item: InboxRow | None = None
+        self.show_placeholder()
+
+    def show_placeholder(self) -> None:
+        """Nothing selected."""
+        self.item = None
+        self.browser.setHtml('<p style="color:#808080">Select a message to read it here.</p>')
+
+    def show_item(self, item: InboxRow, context: Sequence[InboxRow] = ()) -> None:
+        """Show ``item`` in full and the conversation around it."""
+        self.item = item
+        esc = html.escape
+        title = esc(inert(item.title)) if item.title else ""
+        who = esc(inert(item.author_name or item.author))
+        handle = esc(inert(item.author))
+        where = esc(inert(item.container))
+        meta = f"{who} (@{handle}) in {where} · {esc(item.platform)} · {esc(item.created_at)}"
+        flags = []
+        if item.reported:
+            flags.append("reported")
+        if item.is_suggestion:
+            flags.append("suggestion")
+        if item.starred:
+            flags.append("starred")
+        if item.deleted:
+            flags.append("deleted on the platform")
+        if item.score:
+            flags.append(f"{item.score} votes")
+        parts = []
+        if title:
+            parts.append(f"<h2>{title}</h2>")
+        parts.append(f'<p style="color:#808080">{meta}</p>')
+        if flags:
+            parts.append(f'<p style="color:#808080">{esc(" · ".join(flags))}</p>')
+        if item.url:
+            parts.append(
+                f'<p><a href="{esc(item.url, quote=True)}">Open on {esc(item.platform)}</a>'
+                f'<span style="color:#808080"> [{esc(item.url)}]</span></p>'
+            )
+        parts.append("<hr/>")
+        parts.append(render_markdown(item.body))
+        others = [c for c in context if c.id != item.id]
+        if others:
+            parts.append("<hr/><h4>Conversation</h4>")
+            for c in context:
+                who_c = esc(inert(c.author_name or c.author))
+                text = esc(inert_bidi((c.title + "\n" if c.title else "") + c.body[:2000])).replace(
+                    "\n", "<br/>"
+                )
+                weight = "font-weight:bold;" if c.id == item.id else ""
+                parts.append(
+                    f'<p style="{weight}"><span style="color:#808080">{who_c} · {esc(c.created_at)}</span>'
+                    f"<br/>{text}</p>"
+                )
+        self.browser.setHtml("\n".join(parts))
+
+    def _on_anchor(self, url: QUrl) -> None:
+        if confirm_open_url(self, url):
+            self.link_opened.emit(url)
