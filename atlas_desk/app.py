@@ -1,0 +1,528 @@
+"""The desk's bootstrap: QApplication + qasync loop, the main window first, then everything slow.
+
+Order matters for start-up time: the window is built and painted before the runtime exists, so the platform
+client libraries (discord.py, PyGithub, praw: about a second of imports together) load only after the first
+paint, in the background. With ``--demo`` the sandbox servers run on their own thread with their own asyncio
+loop, so serving the platforms never competes with the GUI thread's event loop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from atlas_desk import APP_ID, APP_NAME, ORG_NAME
+
+if TYPE_CHECKING:  # asyncio is imported after the first paint (it and qasync cost ~100 ms)
+    import asyncio
+
+log = logging.getLogger("atlas_desk.app")
+
+SCREENSHOT_SIZE = (1440, 900)
+SCREENSHOT_TIMEOUT_S = float(os.environ.get("ATLAS_DESK_SCREENSHOT_TIMEOUT", "60"))
+HEADLESS_SCREENSHOT_DIR = "atlas-desk-screenshots"
+FIRST_PAINT_WAIT_S = 5.0
+DEMO_LIVE_RATE = 0.3  # events per second: the demo community keeps talking while you look
+# Benchmarks only: the parent's time.time() at spawn; the desk prints the time to first paint and exits.
+BENCH_SPAWN_ENV = "ATLAS_DESK_BENCH_SPAWN_TIME"
+
+
+def _headless_linux() -> bool:
+    return (
+        sys.platform.startswith("linux")
+        and not os.environ.get("DISPLAY")
+        and not os.environ.get("WAYLAND_DISPLAY")
+        and not os.environ.get("QT_QPA_PLATFORM")
+    )
+
+
+def run_desk(args: argparse.Namespace) -> int:
+    """Run the desk until its window closes (or, with ``--screenshot``, until the panes are rendered)."""
+    demo = bool(getattr(args, "demo", False))
+    screenshot: Path | None = getattr(args, "screenshot", None)
+    if _headless_linux():
+        screenshot = screenshot or Path(HEADLESS_SCREENSHOT_DIR).resolve()
+        print(f"No display found: rendering the demo panes to {screenshot} instead", flush=True)
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        demo = demo or getattr(args, "config", None) is None
+
+    from atlas_desk.ui.compat import guard_singleton_refcounts
+
+    guard_singleton_refcounts()  # before the first signal is emitted (see ui/compat.py)
+
+    from PySide6.QtWidgets import QApplication
+
+    from atlas_desk.ui import icons
+    from atlas_desk.ui.look import install_look
+
+    app = QApplication.instance()
+    if not isinstance(app, QApplication):
+        app = QApplication(sys.argv[:1])
+    app.setApplicationName(APP_NAME)
+    app.setApplicationDisplayName(APP_NAME)
+    app.setOrganizationName(ORG_NAME)
+    app.setDesktopFileName(APP_ID)
+    # The desk ends when ``Desk.main`` returns (after stopping connectors and the store), not when Qt's loop
+    # notices the last window closed: that would stop the asyncio loop in the middle of the shutdown.
+    app.setQuitOnLastWindowClosed(False)
+    app.setWindowIcon(icons.app_icon())
+    install_look(app)
+
+    desk = Desk(app, args, demo=demo, screenshot=screenshot)
+    desk.show_window()
+    if os.environ.get(BENCH_SPAWN_ENV):
+        return desk.bench_exit()
+    # The log file is opened after the first paint (config dirs, handlers: ~30 ms); until then warnings go to
+    # stderr through logging's last-resort handler.
+    _setup_logging(args)
+
+    # Only now the event loop machinery: the window is already on screen.
+    try:
+        return _run_on_qt_loop(app, desk.main())
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        desk.dispose()
+
+
+def _run_on_qt_loop(app: Any, main: Any) -> int:
+    """Run ``main`` on a qasync loop over ``app`` until it returns.
+
+    Like ``qasync.run(main)``, but without installing qasync's event loop *policy*: on Python 3.11 that policy
+    stays process-wide, so every ``asyncio.new_event_loop()`` in another thread (the demo sandbox, connector
+    workers) would get a Qt loop bound to the GUI application and fail. Here only this thread's loop is Qt's.
+    """
+    import asyncio
+
+    import qasync
+
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    try:
+        return int(loop.run_until_complete(main))
+    finally:
+        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+        asyncio.set_event_loop(None)
+
+
+def _setup_logging(args: argparse.Namespace) -> None:
+    try:
+        from atlas_desk.config import log_dir
+        from atlas_desk.log import setup_logging
+
+        setup_logging(log_dir(), verbose=bool(getattr(args, "verbose", False)), stderr=True)
+    except (ImportError, OSError) as exc:
+        logging.basicConfig(level=logging.INFO)
+        log.warning("logging to stderr only: %s", exc)
+
+
+def start_sandbox(live_rate: float) -> tuple[Any, dict[str, Any], dict[str, str]]:
+    """Start the demo community's servers on their own thread (blocking: call it off the GUI thread).
+
+    Returns the running ``SandboxThread``, the config pointing at it and its environment (endpoints, tokens).
+    """
+    from atlas_desk.sandbox.community import generate
+    from atlas_desk.sandbox.harness import SandboxThread
+
+    sandbox = SandboxThread(generate(), live_rate=live_rate)
+    env = sandbox.start(timeout=60)
+    return sandbox, sandbox.config(), env
+
+
+class StoreOutboxSource:
+    """The outbox indicator's view of the store: counts and failed actions read on the GUI thread (small,
+    indexed queries), retry and discard sent to the writer thread, each followed by an ``OutboxChanged``."""
+
+    def __init__(self, store: Any, bus: Any) -> None:
+        self.store = store
+        self.bus = bus
+
+    def counts(self) -> tuple[int, int]:
+        from atlas_desk.core.types import OutboxState
+        from atlas_desk.store import outbox
+
+        counts = outbox.count_by_state(self.store.reader())
+        return counts[OutboxState.PENDING] + counts[OutboxState.SENDING], counts[OutboxState.FAILED]
+
+    def failed_actions(self) -> Sequence[Any]:
+        from atlas_desk.core.types import OutboxState
+        from atlas_desk.store import outbox
+
+        return outbox.list_actions(self.store.reader(), [OutboxState.FAILED])
+
+    def retry(self, action_id: int) -> None:
+        from atlas_desk.store import outbox
+
+        self._write(lambda conn: outbox.retry(conn, action_id), action_id)
+
+    def discard(self, action_id: int) -> None:
+        from atlas_desk.store import outbox
+
+        self._write(lambda conn: outbox.discard(conn, action_id), action_id)
+
+    def _write(self, job: Any, action_id: int) -> None:
+        from atlas_desk.core.bus import OutboxChanged
+
+        future = self.store.submit(job)
+
+        def done(f: Any) -> None:
+            if f.exception() is not None:
+                log.error("outbox change failed", exc_info=f.exception())
+            else:
+                self.bus.publish(OutboxChanged((action_id,)))
+
+        future.add_done_callback(done)
+
+
+class Desk:
+    """One run of the desk: window, runtime, optional sandbox and screenshot run."""
+
+    def __init__(self, app: Any, args: argparse.Namespace, *, demo: bool, screenshot: Path | None) -> None:
+        self.app = app
+        self.args = args
+        self.demo = demo
+        self.screenshot = screenshot
+        self.config_path: Path | None = getattr(args, "config", None)
+        self.runtime: Any = None
+        self.sandbox: Any = None  # atlas_desk.sandbox.harness.SandboxThread in demo mode
+        self.window: Any = None
+        self.qbus: Any = None
+        self.settings: Any = None
+        self.reporter: Any = None
+        self._signal_tick: Any = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._closed: asyncio.Event | None = None
+        self._window_closed = False
+
+    # ----- the run -----
+
+    def show_window(self) -> None:
+        """Build the window and paint it once, before the event loop machinery or slow imports."""
+        from PySide6.QtCore import QEventLoop, QTimer
+
+        from atlas_desk.core.bus import ChangeBus
+        from atlas_desk.ui import errors
+        from atlas_desk.ui.bridge import QtBus
+        from atlas_desk.ui.main_window import MainWindow
+
+        bus = ChangeBus()
+        self.qbus = QtBus(bus)
+        self.window = window = MainWindow(
+            self.qbus,
+            state_dir=self._data_dir(),
+            settings_opener=self.open_settings,
+            restore_state=self.screenshot is None,
+            lazy_panes=True,
+        )
+        self.reporter = errors.install(window)
+        if self.screenshot is not None:
+            window.resize(*SCREENSHOT_SIZE)
+        if self.demo:
+            window.setWindowTitle(f"{APP_NAME} — demo community")
+        window.closing.connect(self._on_window_closed)
+        self._install_signal_handlers()
+        self._load_settings(bus)
+        window.show()
+        # A timer guarantees the wait below wakes up even if the platform never sends an expose event.
+        guard = QTimer()
+        guard.setSingleShot(True)
+        guard.start(int(FIRST_PAINT_WAIT_S * 1000))
+        while not window.painted and guard.isActive():
+            self.app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
+        guard.stop()
+
+    def _install_signal_handlers(self) -> None:
+        """Ctrl+C and SIGTERM close the window, which shuts the desk down in order."""
+        import signal
+
+        from PySide6.QtCore import QTimer
+
+        def close(_signum: int, _frame: object) -> None:
+            if self.window is not None:
+                QTimer.singleShot(0, self.window.close)
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(ValueError, OSError):  # not the main thread, or not on this platform
+                signal.signal(signum, close)
+        # Python runs signal handlers only between bytecodes; a slow idle tick lets it while Qt waits.
+        self._signal_tick = QTimer()
+        self._signal_tick.start(300)
+        self._signal_tick.timeout.connect(lambda: None)
+
+    def _on_window_closed(self) -> None:
+        self._window_closed = True
+        if self._closed is not None:
+            self._closed.set()
+
+    def dispose(self) -> None:
+        """Delete the window's Qt objects now, while Python and Qt are alive (not at interpreter exit)."""
+        from PySide6.QtCore import QCoreApplication, QEvent
+
+        if self.window is not None:
+            self.window.close()
+            self.window.deleteLater()
+            self.window = None
+        if self.qbus is not None:
+            self.qbus.close()
+            self.qbus.deleteLater()
+            self.qbus = None
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+    def bench_exit(self) -> int:
+        """Benchmark runs: print the seconds from spawn to first paint, close, exit."""
+        elapsed = time.time() - float(os.environ[BENCH_SPAWN_ENV])
+        print(f"first-paint-seconds {elapsed:.4f}", flush=True)
+        self.dispose()
+        return 0
+
+    async def main(self) -> int:
+        """Everything after the first paint: runtime, connectors, then wait for the window to close."""
+        import asyncio
+
+        from atlas_desk.ui import errors
+
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(self.reporter.loop_exception_handler)
+        self._closed = asyncio.Event()
+        if self._window_closed:
+            self._closed.set()
+        window = self.window
+        try:
+            window.build_panes()
+            await asyncio.sleep(0)  # let the panes paint before the runtime is built
+            await self._start_runtime(self.qbus.bus)
+            if self.screenshot is not None:
+                return await self._render_screenshots(self.screenshot)
+            await self._closed.wait()
+            return 0
+        finally:
+            window.set_status_message("Closing…")
+            await self._shutdown()
+            errors.uninstall(self.reporter)
+
+    def _data_dir(self) -> Path:
+        from atlas_desk.config import data_dir
+
+        return data_dir(self.demo, getattr(self.args, "data_dir", None))
+
+    def _load_settings(self, bus: Any) -> None:
+        """Read the config file (not in demo mode) and show each platform's starting state."""
+        from atlas_desk.core.bus import ConnectionChanged, Notice
+        from atlas_desk.core.types import ConnectionState, Platform
+
+        if self.demo:
+            for platform in Platform:
+                bus.publish(ConnectionChanged(platform, ConnectionState.CONNECTING, "Starting the sandbox…"))
+            self.window.set_status_message("Starting the demo community…")
+            return
+        from atlas_desk import config
+
+        try:
+            self.settings = config.load_settings(self.config_path, must_exist=self.config_path is not None)
+        except config.ConfigError as exc:
+            bus.publish(
+                Notice("error", f"The settings could not be read, so nothing is connected: {exc}", "settings")
+            )
+            self.settings = config.Settings()
+        hints = {
+            Platform.DISCORD: "Set the server (guild) id and the bot token in Settings › Discord.",
+            Platform.GITHUB: "Set the repository and an access token in Settings › GitHub.",
+            Platform.REDDIT: "Set the subreddit and the app credentials in Settings › Reddit.",
+        }
+        configured = set(self.settings.configured_platforms())
+        for platform in Platform:
+            if platform.value in configured:
+                bus.publish(ConnectionChanged(platform, ConnectionState.CONNECTING, "Starting…"))
+            else:
+                bus.publish(ConnectionChanged(platform, ConnectionState.NOT_CONFIGURED, hints[platform]))
+        self.window.set_status_message("Opening the store…")
+
+    async def _start_runtime(self, bus: Any) -> None:
+        """Build the runtime off the GUI thread, hand it to the panes, start the connectors."""
+        import asyncio
+
+        from atlas_desk.core.bus import ConnectionChanged, Notice
+        from atlas_desk.core.types import ConnectionState, Platform
+
+        window = self.window
+        try:
+            from atlas_desk.credentials import Credentials
+            from atlas_desk.runtime import Runtime, sandbox_settings
+        except ImportError as exc:
+            log.error("the runtime is not available: %s", exc)
+            bus.publish(
+                Notice("error", f"The desk's data layer is missing ({exc}); panes stay empty.", "desk")
+            )
+            window.attach_runtime(None, self.demo)
+            window.set_status_message("")
+            return
+
+        credentials: Any = Credentials()
+        if self.demo:
+            try:
+                live_rate = 0.0 if self.screenshot is not None else DEMO_LIVE_RATE
+                self.sandbox, sandbox_config, env = await asyncio.to_thread(start_sandbox, live_rate)
+                self.settings, credentials = sandbox_settings(sandbox_config, env)
+            except Exception as exc:
+                log.exception("the sandbox could not start")
+                bus.publish(Notice("error", f"The demo community could not start: {exc}", "demo"))
+                for platform in Platform:
+                    bus.publish(
+                        ConnectionChanged(platform, ConnectionState.OFFLINE, "The sandbox did not start.")
+                    )
+                window.attach_runtime(None, self.demo)
+                window.set_status_message("")
+                return
+
+        runtime = Runtime(self.settings, credentials, self._data_dir())
+        runtime.bus = bus  # the window already listens to this bus; the services publish on it
+        try:
+            await asyncio.to_thread(runtime.open)
+        except Exception as exc:
+            log.exception("the store could not be opened")
+            bus.publish(Notice("error", f"The local store could not be opened: {exc}", "store"))
+            window.attach_runtime(None, self.demo)
+            window.set_status_message("")
+            return
+        self.runtime = runtime
+        window.attach_runtime(runtime, self.demo)
+        if runtime.store is not None:
+            window.set_outbox_source(StoreOutboxSource(runtime.store, bus))
+        window.set_status_message(
+            "Connecting…" if self.settings.configured_platforms() else self._idle_message()
+        )
+        task = asyncio.ensure_future(self._start_connectors(runtime))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _start_connectors(self, runtime: Any) -> None:
+        from atlas_desk.core.bus import Notice
+
+        try:
+            await runtime.start()
+        except Exception as exc:
+            log.exception("starting the connectors failed")
+            runtime.bus.publish(Notice("error", f"The platforms could not be started: {exc}", "desk"))
+        finally:
+            if self.window is not None:
+                self.window.set_status_message(self._idle_message())
+
+    def _idle_message(self) -> str:
+        if self.demo:
+            return "Demo: the built-in Atlas community, served on this machine."
+        if self.settings is not None and not self.settings.configured_platforms():
+            return "No platform connected yet: File › Settings… (Ctrl+,) connects Discord, GitHub or Reddit."
+        return ""
+
+    async def _shutdown(self) -> None:
+        import asyncio
+
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.runtime is not None:
+            try:
+                await asyncio.wait_for(self.runtime.stop(), 20)
+            except Exception:
+                log.exception("stopping the runtime failed")
+        if self.sandbox is not None:
+            await asyncio.to_thread(self.sandbox.stop)
+
+    # ----- settings -----
+
+    def open_settings(self, parent: Any, platform: str) -> None:
+        """Open the Settings dialog; saved changes apply at the next start."""
+        from atlas_desk.core.bus import Notice
+        from atlas_desk.ui.settings_dialog import SettingsDialog
+
+        credentials = self.runtime.credentials if self.runtime is not None and not self.demo else None
+        dialog = SettingsDialog(
+            parent,
+            initial_page=platform,
+            config_path=self.config_path,
+            credentials=credentials,
+            demo=self.demo,
+        )
+
+        def saved(_settings: Any) -> None:
+            if self.qbus is not None:
+                self.qbus.bus.publish(
+                    Notice(
+                        "info",
+                        "Settings saved. Restart the desk to connect with the new settings.",
+                        "settings",
+                    )
+                )
+
+        dialog.saved.connect(saved)
+        dialog.exec()
+
+    # ----- screenshots -----
+
+    async def _render_screenshots(self, directory: Path) -> int:
+        """Wait for the panes (and, in demo mode, the platforms) to load, then save each pane as a PNG."""
+        import asyncio
+
+        from atlas_desk.core.types import ConnectionState
+
+        window = self.window
+        deadline = time.monotonic() + SCREENSHOT_TIMEOUT_S
+        complete = await self._wait_for(window.all_loaded, deadline)
+        if complete and self.demo and self.runtime is not None:
+            settled = {ConnectionState.LIVE, ConnectionState.OFFLINE, ConnectionState.NOT_CONFIGURED}
+            complete = await self._wait_for(
+                lambda: all(w.state in settled for w in window.platform_status.values()), deadline
+            )
+            await self._wait_quiet(deadline)
+        if not complete:
+            pending = [p.objectName() for p in window.panes if not p.ready()]
+            message = (
+                f"Screenshots taken after waiting {SCREENSHOT_TIMEOUT_S:g} s: still loading "
+                f"{', '.join(pending) or 'the platforms'}."
+            )
+            log.warning("%s", message)
+            print(message, file=sys.stderr, flush=True)
+        directory.mkdir(parents=True, exist_ok=True)
+        window.set_status_message(self._idle_message())
+        for index, pane in enumerate(window.panes):
+            window.show_pane(index)
+            await asyncio.sleep(0)  # let the tab switch lay out and paint
+            self.app.processEvents()
+            path = directory / f"{pane.objectName()}.png"
+            if not window.grab().save(str(path)):
+                log.error("could not write %s", path)
+                return 1
+            log.info("wrote %s", path)
+        return 0
+
+    async def _wait_for(self, condition: Any, deadline: float) -> bool:
+        import asyncio
+
+        while not condition():
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(0.05)
+        return True
+
+    async def _wait_quiet(self, deadline: float, quiet_s: float = 0.7) -> None:
+        """Wait until no new items arrived for ``quiet_s`` (the demo's backfill has settled)."""
+        last = [time.monotonic()]
+        self.qbus.items_added.connect(lambda _ids: last.__setitem__(0, time.monotonic()))
+        self.qbus.items_changed.connect(lambda _ids: last.__setitem__(0, time.monotonic()))
+        await self._wait_for(
+            lambda: time.monotonic() - last[0] >= quiet_s, min(deadline, time.monotonic() + 20)
+        )
