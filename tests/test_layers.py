@@ -1,4 +1,4 @@
-"""The layer rule: core/, store/, platforms/ and sandbox/ never import PySide6 (directly or through anything)."""
+"""The layer rule: core/, store/, platforms/ and sandbox/ never import PySide6, directly or not."""
 
 from __future__ import annotations
 
@@ -61,5 +61,7 @@ def test_importing_qt_free_layers_loads_no_qt() -> None:
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6', 'qasync'))\n"
         "print(','.join(bad))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
     assert out.stdout.strip() == ""

@@ -1,9 +1,9 @@
 """The protocol every platform connector implements.
 
 A connector is created with the settings for its platform, its credentials and a ``ConnectorSink``. It is
-started on the application's asyncio loop (the qasync loop in the desk, a plain loop headless); blocking client
-libraries run on their own threads inside it. It never touches the store or the UI directly: it hands
-normalised items to the sink and reports its connection state through it.
+started on the application's asyncio loop (the qasync loop in the desk, a plain loop headless);
+blocking client libraries run on their own threads inside it. It never touches the store or the UI
+directly: it hands normalised items to the sink and reports its connection state through it.
 """
 
 from __future__ import annotations

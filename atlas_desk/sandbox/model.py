@@ -1,7 +1,8 @@
 """The seeded Atlas community, platform-neutral.
 
-``atlas_desk.sandbox.community.generate(seed)`` builds one; each platform's sandbox server translates it into that
-platform's own objects and shapes. Ids are stable for a seed so tests and screenshots are repeatable.
+``atlas_desk.sandbox.community.generate(seed)`` builds one; each platform's sandbox server translates it
+into that platform's own objects and shapes. Ids are stable for a seed so tests and screenshots
+are repeatable.
 Times are timezone-aware UTC datetimes. Text is believable community talk, and deliberately includes a few
 hostile strings (markup in names, RTL overrides) so the desk is always exercised against them.
 """
