@@ -38,6 +38,14 @@ class Runtime:
         self.store: Any = None  # atlas_desk.store.db.Store once open
         self.inbox: Any = None  # atlas_desk.core.inbox.InboxService
         self.outbox: Any = None  # atlas_desk.core.outbox.OutboxRunner
+        self.calendar: Any = None  # atlas_desk.core.calendar.CalendarService (attach_calendar builds it)
+        self.roadmap: Any = None  # atlas_desk.core.roadmap.RoadmapService (the GitHub project board)
+        self.tickets: Any = None  # atlas_desk.core.tickets.TicketService
+        self.relay: Any = (
+            None  # atlas_desk.platforms.discord.relay.TicketRelay (watches; relays if discord.relay)
+        )
+        self.sla: Any = None  # atlas_desk.core.sla.SlaMonitor
+        self.modmail: Any = None  # atlas_desk.platforms.reddit.modmail.ModmailTickets
         self.connectors: dict[Platform, Any] = {}
         self.problems: dict[Platform, str] = {}  # why a platform has no connector, in plain words
         self._tasks: dict[Platform, asyncio.Task[None]] = {}
@@ -59,6 +67,26 @@ class Runtime:
         else:
             desk = self.settings.desk
             self.inbox = InboxService(self.store, self.bus, mentions=desk.moderator_handles + desk.keywords)
+        try:
+            from atlas_desk.core.roadmap import RoadmapService
+        except ImportError as exc:
+            log.error("the roadmap service is not available (%s)", exc)
+        else:
+            self.roadmap = RoadmapService(self.store, self.bus)
+        try:
+            from atlas_desk.core.sla import SlaMonitor, SlaPolicy
+            from atlas_desk.core.tickets import TicketService
+        except ImportError as exc:
+            log.error("the ticket service is not available (%s)", exc)
+        else:
+            handles = self.settings.desk.moderator_handles
+            self.tickets = TicketService(
+                self.store, self.bus, me=handles[0] if handles else "", moderators=handles
+            )
+            sla = self.settings.sla
+            self.sla = SlaMonitor(
+                self.store, self.bus, SlaPolicy(sla.first_response_hours, sla.warn_before_hours)
+            )
 
     def selected(self, platforms: Iterable[str | Platform] | None = None) -> list[Platform]:
         """The configured platforms among ``platforms`` (default: all configured), in a fixed order."""
@@ -79,9 +107,24 @@ class Runtime:
                 self.connectors[platform] = connector
                 self.problems.pop(platform, None)
         self._build_outbox()
+        self._build_relay()
+        self._build_modmail()
+        github = self.connectors.get(Platform.GITHUB)
+        if github is not None and self.roadmap is not None and hasattr(github, "roadmap"):
+            github.roadmap = self.roadmap  # the connector's project sync feeds the roadmap board
+        self._build_calendar()
         return {
             p: c for p, c in self.connectors.items() if platforms is None or p in self.selected(platforms)
         }
+
+    def _build_calendar(self) -> None:
+        """The calendar service (``self.calendar``), its platform actions and, in the relay, its scheduler."""
+        try:
+            from atlas_desk.calendar_runtime import attach_calendar
+        except ImportError as exc:
+            log.warning("the calendar is not available (%s)", exc)
+            return
+        attach_calendar(self)
 
     def _make_connector(self, platform: Platform) -> Any:
         label = PLATFORM_LABELS[platform]
@@ -136,6 +179,50 @@ class Runtime:
             log.warning("the outbox runner is not available (%s); moderator actions will wait", exc)
             return
         self.outbox = OutboxRunner(self.store, self.bus, self.connectors)
+        if self.roadmap is not None:
+            self.roadmap.attach_runner(self.outbox)
+        if self.tickets is not None:
+            self.tickets.attach_runner(self.outbox)
+
+    def _build_relay(self) -> None:
+        """The ticket relay beside the Discord connector: it executes the connector's ticket actions."""
+        discord_connector = self.connectors.get(Platform.DISCORD)
+        if self.relay is not None or discord_connector is None or self.tickets is None:
+            return
+        if not self.settings.discord.tickets_forum_id:
+            log.info("no discord.tickets_forum_id: tickets are off")
+            return
+        try:
+            from atlas_desk.platforms.discord.relay import TICKET_KINDS, TicketRelay
+        except ImportError as exc:
+            log.error("the ticket relay is not available (%s)", exc)
+            return
+        self.relay = TicketRelay(
+            self.settings.discord,
+            self.credentials.get("discord_token") or "",
+            self.tickets,
+            first_response_hours=self.settings.sla.first_response_hours,
+        )
+        handlers = getattr(discord_connector, "action_handlers", None)
+        if isinstance(handlers, dict):
+            for kind in TICKET_KINDS:
+                handlers[kind] = self.relay.execute
+
+    def _build_modmail(self) -> None:
+        """Reddit modmail conversations as tickets, beside the Reddit connector."""
+        reddit = self.connectors.get(Platform.REDDIT)
+        if self.modmail is not None or reddit is None or self.tickets is None:
+            return
+        try:
+            from atlas_desk.platforms.reddit.modmail import MODMAIL_KINDS, ModmailTickets
+        except ImportError as exc:
+            log.error("Reddit modmail tickets are not available (%s)", exc)
+            return
+        self.modmail = ModmailTickets(reddit, self.tickets)
+        handlers = getattr(reddit, "action_handlers", None)
+        if isinstance(handlers, dict):
+            for kind in MODMAIL_KINDS:
+                handlers[kind] = self.modmail.execute
 
     # -- running --------------------------------------------------------------------------------------------
 
@@ -147,6 +234,12 @@ class Runtime:
         if self.outbox is not None and not self._outbox_started:
             await self.outbox.start()  # replays interrupted actions, then runs in its own task
             self._outbox_started = True
+        if self.relay is not None and not self.relay.running:
+            await self.relay.start()
+        if self.sla is not None:
+            await self.sla.start()
+        if self.modmail is not None:
+            await self.modmail.start()
         for platform, connector in connectors.items():
             if platform not in self._tasks:
                 task = asyncio.ensure_future(self._run_connector(platform, connector))
@@ -186,6 +279,12 @@ class Runtime:
 
     async def stop(self) -> None:
         """Stop connectors and the outbox runner, then close the store (pending writes are committed)."""
+        for service in (self.sla, self.relay, self.modmail, self.calendar):
+            if service is not None:
+                try:
+                    await service.stop()
+                except Exception:
+                    log.exception("stopping the ticket relay or SLA clock failed")
         for connector in list(self.connectors.values()):
             try:
                 await connector.stop()

@@ -31,7 +31,7 @@ from github.IssueComment import IssueComment
 
 from atlas_desk.core.types import ActionError, ConnectionState, InboxItem, OutboxAction, Platform
 from atlas_desk.platforms.base import ConnectorSink
-from atlas_desk.platforms.github import queries, translate
+from atlas_desk.platforms.github import projects, queries, translate
 
 log = logging.getLogger("atlas_desk.platforms.github")
 
@@ -157,6 +157,10 @@ class GitHubConnector:
         self._issue_nodes: dict[int, str] = {}  # issue number -> node id
         self._issue_titles: dict[int, str] = {}
         self._node_numbers: dict[str, int] = {}  # issue / issue comment node id -> issue number
+        # the roadmap board (Projects v2): synced when a sink is set and a project is configured
+        self.roadmap: projects.RoadmapSink | None = None
+        self._projects: projects.ProjectSync | None = None
+        self._project_problem = ""
 
     # -- Connector protocol ---------------------------------------------------------------------------------
 
@@ -227,6 +231,14 @@ class GitHubConnector:
                 return await self._mark_answer(action)
             if action.kind == "lock":
                 return await self._lock_discussion(action)
+            if action.kind in projects.KINDS:
+                sync = self._project_sync()
+                try:
+                    return await self._call(sync.execute, action)
+                finally:
+                    sync.forget_last()  # the next poll hands the board over even if it looks unchanged
+        except projects.ProjectNotFound as exc:
+            raise ActionError(f"The roadmap board cannot be reached: {exc}.", retryable=False) from None
         except _TokenRejected:
             self._set_state(ConnectionState.OFFLINE, TOKEN_REJECTED)
             raise ActionError(
@@ -303,6 +315,31 @@ class GitHubConnector:
             {"sort": "updated", "direction": "desc"},
         )
         await self._poll_discussions()
+        await self._poll_project()
+
+    async def _poll_project(self) -> None:
+        """Hand the roadmap board to the roadmap service (when one listens and a project is configured)."""
+        if self.roadmap is None or not self._settings.project_owner or self._settings.project_number is None:
+            return
+        try:
+            snapshot = await self._call(self._project_sync().snapshot)
+        except projects.ProjectNotFound as exc:
+            if str(exc) != self._project_problem:
+                log.warning("the roadmap board cannot be read: %s", exc)
+                self._project_problem = str(exc)
+            return
+        self._project_problem = ""
+        if self._projects is not None and self._projects.changed(snapshot):
+            await self.roadmap.apply_roadmap(snapshot)
+
+    def _project_sync(self) -> projects.ProjectSync:
+        if self._projects is None:
+            number = self._settings.project_number
+            if not self._settings.project_owner or number is None:
+                raise projects.ProjectNotFound("no roadmap project is configured")
+            owner = self._settings.project_owner
+            self._projects = projects.ProjectSync(self, owner, number, self._settings.repo)
+        return self._projects
 
     async def _poll_rest(self, stream: str, path: str, params: dict[str, Any]) -> None:
         """Fetch one REST stream since its cursor until nothing new arrives (or MAX_ROUNDS)."""

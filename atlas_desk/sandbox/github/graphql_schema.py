@@ -12,6 +12,8 @@ from functools import cache
 
 from graphql import GraphQLSchema, build_schema
 
+from atlas_desk.sandbox.github.projects import SDL as PROJECTS
+
 SCALARS = """
 scalar DateTime
 scalar URI
@@ -278,7 +280,7 @@ type IssueComment implements Node {
 }
 """
 
-SDL = "\n".join([SCALARS, CORE, DISCUSSIONS, ISSUES])
+SDL = "\n".join([SCALARS, CORE, DISCUSSIONS, ISSUES, PROJECTS])
 
 
 @cache

@@ -29,6 +29,15 @@ from aiohttp import web
 from graphql import GraphQLError, graphql_sync
 
 from atlas_desk.sandbox.github.graphql_schema import schema as graphql_schema
+from atlas_desk.sandbox.github.projects import (
+    DraftIssueView,
+    GraphQLRefusal,
+    ItemView,
+    ProjectBoard,
+    ProjectRootMixin,
+    ProjectView,
+    issue_extras,
+)
 from atlas_desk.sandbox.http import json_dumps, start_app
 from atlas_desk.sandbox.model import Community
 
@@ -239,6 +248,8 @@ class GitHubSandbox:
         self.discussion_comments: dict[str, GhDiscussionComment] = {}
         self.events: list[GhEvent] = []
         self._seed()
+        self.project = ProjectBoard(self)  # the roadmap board (Projects v2), seeded from community.roadmap
+        self.project.seed()
 
     # -- lifecycle ------------------------------------------------------------------------------------------
 
@@ -397,6 +408,14 @@ class GitHubSandbox:
         if number in self.discussions:
             return [self.discussion_comments[c].body for c in self.discussions[number].comment_ids]
         raise KeyError(number)
+
+    def move_card(self, item_id: str, status: str | None = None, after_id: str | None = None) -> None:
+        """Another desk moves a roadmap card: set its Status (option name) and put it after ``after_id``."""
+        self.project.move_card(item_id, status, after_id)
+
+    def board(self) -> dict[str, list[str]]:
+        """The roadmap board: Status option names in order, each with its item ids top to bottom."""
+        return self.project.board()
 
     async def simulate_activity(self, rng: random.Random) -> None:
         """One piece of live activity: an issue comment, a discussion comment or a new discussion."""
@@ -712,6 +731,8 @@ class GitHubSandbox:
 
     async def _issues(self, request: web.Request, method: str, rest: list[str]) -> web.Response:
         q = request.query
+        if method == "POST" and not rest:
+            return await self._create_issue(request)
         if method == "GET" and not rest:
             state = q.get("state", "open")
             items = [i for i in self.issues.values() if state == "all" or i.state == state]
@@ -767,6 +788,21 @@ class GitHubSandbox:
         if method == "GET" and rest[1:] == ["reactions"]:
             return self._page(request, issue.reactions, self._reaction_json)
         return self._not_found()
+
+    async def _create_issue(self, request: web.Request) -> web.Response:
+        try:
+            payload = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return self._json({"message": "Problems parsing JSON"}, 400)
+        title = payload.get("title") if isinstance(payload, dict) else None
+        if not isinstance(title, str) or not title.strip():
+            return self._json(
+                {"message": "Validation Failed", "errors": [{"field": "title", "code": "missing_field"}]}, 422
+            )
+        labels = [str(x) for x in payload.get("labels") or []]
+        issue = self.add_issue(self.viewer, title, str(payload.get("body") or ""), labels)
+        issue.assignees = [str(a) for a in payload.get("assignees") or [] if str(a) in self.users]
+        return self._json(self._issue_json(issue), 201)
 
     # -- REST shapes ----------------------------------------------------------------------------------------
 
@@ -1003,7 +1039,9 @@ class GitHubSandbox:
     @staticmethod
     def _graphql_error(error: GraphQLError) -> dict[str, Any]:
         formatted: dict[str, Any] = dict(error.formatted)
-        if isinstance(error.original_error, _NotFound):
+        if isinstance(error.original_error, GraphQLRefusal):
+            formatted["type"] = error.original_error.gh_type
+        elif isinstance(error.original_error, _NotFound):
             formatted["type"] = "NOT_FOUND"
         elif isinstance(error.original_error, _Unprocessable):
             formatted["type"] = "UNPROCESSABLE"
@@ -1036,6 +1074,14 @@ class GitHubSandbox:
                     return _UserView(self, user)
         elif node_id == "R_sbxrepo0001":
             return _RepositoryView(self)
+        elif node_id.startswith("PVTI_"):
+            for item in self.project.items:
+                if item.node_id == node_id:
+                    return ItemView(self.project, item)
+        elif node_id.startswith("PVT_") and node_id == ProjectView(self.project).id:
+            return ProjectView(self.project)
+        elif node_id.startswith("DI_") and node_id in self.project.drafts:
+            return DraftIssueView(self, self.project.drafts[node_id])
         raise _NotFound(f"Could not resolve to a node with the global id of '{node_id}'")
 
 
@@ -1121,6 +1167,9 @@ class _UserView:
     def avatarUrl(self, _info: Any, size: int | None = None) -> str:
         return self._avatar + (f"&s={size}" if size else "")
 
+    def projectV2(self, _info: Any, number: int) -> None:
+        return None  # the sandbox's one project belongs to the organization
+
 
 class _IssueView:
     typename = "Issue"
@@ -1134,6 +1183,7 @@ class _IssueView:
         self.locked = issue.locked
         self.activeLockReason = None
         self.url = f"{sandbox.base_url}/{sandbox.community.repo}/issues/{issue.number}"
+        issue_extras(sandbox, issue, self)
 
 
 class _IssueCommentView:
@@ -1256,6 +1306,9 @@ class _RepositoryView:
         self.url = f"{sandbox.base_url}/{sandbox.community.repo}"
         self.hasDiscussionsEnabled = True
 
+    def projectV2(self, _info: Any, number: int) -> ProjectView | None:
+        return ProjectView(self._sb.project) if number == self._sb.project.number else None
+
     def discussion(self, _info: Any, number: int) -> _DiscussionView:
         d = self._sb.discussions.get(number)
         if d is None:
@@ -1301,8 +1354,8 @@ class _RepositoryView:
         return _connection([_DiscussionView(self._sb, d) for d in items], first, after, last, before)
 
 
-class _Root:
-    """Query and Mutation root."""
+class _Root(ProjectRootMixin):
+    """Query and Mutation root (the projects block's fields come from ``ProjectRootMixin``)."""
 
     def __init__(self, sandbox: GitHubSandbox) -> None:
         self._sb = sandbox
