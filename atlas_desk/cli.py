@@ -107,7 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
         "line. Field names are stable (see README).",
     )
     p.add_argument("kind", choices=EXPORT_KINDS, help="what to export")
-    p.add_argument("--format", choices=("json", "csv"), default="json", help="output format (default: json)")
+    p.add_argument(
+        "--format",
+        choices=("json", "csv", "ics"),
+        default="json",
+        help="output format (default: json; ics: iCalendar, events only)",
+    )
     p.add_argument("--output", metavar="FILE", type=Path, help="write to FILE instead of standard output")
     p.add_argument("--demo", action="store_true", help="read the demo store instead of the real one")
 
@@ -303,6 +308,10 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from atlas_desk.config import data_dir, store_path
     from atlas_desk.store.export import export
 
+    if args.format == "ics" and args.kind != "events":
+        raise CommandError(
+            "only events can be exported as iCalendar: use 'atlas-desk export events --format ics'"
+        )
     path = store_path(data_dir(args.demo, args.data_dir))
     if not path.exists():
         raise CommandError(
@@ -402,13 +411,47 @@ def _cmd_bot(args: argparse.Namespace) -> int:
         log.info("discord.relay is false: another process relays tickets; this bot will not")
     log.info("will publish scheduled posts when they are due, and send event reminders")
 
+    import asyncio
+
+    from atlas_desk.config import data_dir
+    from atlas_desk.core.types import Platform
+    from atlas_desk.runtime import Runtime
+
+    runtime = Runtime(settings, creds, data_dir(False, args.data_dir))
+    fatal: list[str] = []
+
     async def run(stop: Any) -> None:
-        # Said once the signal handlers are in place, so a supervisor may stop the bot from here on.
-        log.info("bot running for guild %s; stop it with SIGTERM or Ctrl+C", d.guild_id)
-        await stop.wait()
-        log.info("bot stopped")
+        waiters: list[asyncio.Future[Any]] = []
+        try:
+            await runtime.start([Platform.DISCORD])
+            relay = runtime.relay
+            if relay is None:
+                fatal.append(runtime.problems.get(Platform.DISCORD) or "the ticket relay could not be built")
+                return
+            # Said once the signal handlers are in place, so a supervisor may stop the bot from here on.
+            log.info("bot running for guild %s; stop it with SIGTERM or Ctrl+C", d.guild_id)
+            stopping = asyncio.ensure_future(stop.wait())
+            ended = asyncio.ensure_future(relay.wait_fatal())
+            ready = asyncio.ensure_future(relay.wait_ready())
+            waiters = [stopping, ended, ready]
+            await asyncio.wait({stopping, ended, ready}, return_when=asyncio.FIRST_COMPLETED)
+            if ready.done() and d.relay and not relay.setup.ok:
+                fatal.append(" ".join(relay.setup.problems))
+                return
+            if ready.done():
+                log.info("relaying tickets from forum %s", d.tickets_forum_id)
+                await asyncio.wait({stopping, ended}, return_when=asyncio.FIRST_COMPLETED)
+            if ended.done():
+                fatal.append(relay.fatal)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+            await runtime.stop()
+            log.info("bot stopped")
 
     _run_until_signal(run)
+    if fatal:
+        raise CommandError(f"the bot cannot relay tickets: {fatal[0]}")
     return 0
 
 

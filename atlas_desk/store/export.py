@@ -226,13 +226,21 @@ def write_csv(rows: Iterator[Row], kind: str, out: TextIO) -> int:
 
 
 def export(conn: sqlite3.Connection, kind: str, fmt: str, out: TextIO) -> int:
-    """Export one kind in ``fmt`` ("json" or "csv") to ``out``; returns the number of rows."""
+    """Export one kind in ``fmt`` ("json", "csv"; "ics" for events) to ``out``; returns the row count."""
+    if fmt == "ics":
+        if kind != "events":
+            raise ValueError("only events can be exported as iCalendar (ics)")
+        from atlas_desk.store.calendar import events_to_ics, list_events
+
+        events = list_events(conn)
+        out.write(events_to_ics(events))
+        return len(events)
     rows = iter_rows(conn, kind)
     if fmt == "json":
         return write_json_lines(rows, out)
     if fmt == "csv":
         return write_csv(rows, kind, out)
-    raise ValueError(f"unknown export format {fmt!r} (json or csv)")
+    raise ValueError(f"unknown export format {fmt!r} (json, csv or ics)")
 
 
 __all__ = ["EXPORT_FIELDS", "EXPORT_KINDS", "export", "iter_rows", "write_csv", "write_json_lines"]

@@ -19,7 +19,7 @@ import dataclasses
 import hashlib
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 import aiohttp
@@ -89,6 +89,7 @@ def desk_intents() -> discord.Intents:
     intents.guild_messages = True
     intents.message_content = True
     intents.reactions = True
+    intents.guild_scheduled_events = True  # the calendar's AMAs and their interested counts
     return intents
 
 
@@ -236,6 +237,10 @@ class DiscordConnector:
         self._recent: OrderedDict[int, InboxItem] = OrderedDict()
         self._recent_chars = 0
         self.stats = {"live": 0, "backfilled": 0, "skipped": 0}
+        # Extensions (the calendar's scheduled events): extra outbox action kinds, and hooks run on every
+        # new discord.py client before it connects (to add event handlers).
+        self.action_handlers: dict[str, Callable[[OutboxAction], Awaitable[dict[str, Any]]]] = {}
+        self.client_hooks: list[Callable[[discord.Client], None]] = []
 
     # ------------------------------------------------------------------------------------------ protocol
 
@@ -330,6 +335,9 @@ class DiscordConnector:
 
     async def execute(self, action: OutboxAction) -> dict[str, Any]:
         """Perform an outbox action. ``reply``: post ``payload["content"]`` once, even when retried."""
+        handler = self.action_handlers.get(action.kind)
+        if handler is not None:
+            return await handler(action)
         if action.kind != "reply":
             raise ActionError(f"Discord cannot perform “{action.kind}” yet", retryable=False)
         payload = action.payload
@@ -401,6 +409,12 @@ class DiscordConnector:
             log.exception("the sink failed to take the Discord connection state")
 
     def _make_client(self) -> _DeskClient:
+        client = self._new_client()
+        for hook in self.client_hooks:
+            hook(client)
+        return client
+
+    def _new_client(self) -> _DeskClient:
         return _DeskClient(
             self,
             reidentify_delay=self._reidentify_delay,

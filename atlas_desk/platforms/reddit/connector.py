@@ -21,7 +21,7 @@ import logging
 import random
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from functools import partial
@@ -196,6 +196,8 @@ class RedditConnector:
         # Debug counters, read by tests: HTTP requests made, and how many ran outside the worker thread.
         self.requests_made = 0
         self.calls_off_worker = 0
+        # Extensions (modmail tickets): extra outbox action kinds, performed by their own handlers.
+        self.action_handlers: dict[str, Callable[[OutboxAction], Awaitable[dict[str, Any]]]] = {}
 
     # -- Connector protocol ---------------------------------------------------------------------------------
 
@@ -251,6 +253,9 @@ class RedditConnector:
 
     async def execute(self, action: OutboxAction) -> dict[str, Any]:
         """Reply, approve or remove on Reddit. Replies are never posted twice for one idempotency key."""
+        handler = self.action_handlers.get(action.kind)
+        if handler is not None:
+            return await handler(action)
         if action.result:
             return dict(action.result)
         payload = action.payload or {}

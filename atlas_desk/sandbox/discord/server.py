@@ -36,6 +36,7 @@ from urllib.parse import unquote
 from aiohttp import WSMsgType, web
 
 from atlas_desk.sandbox.community import message_text, reply_text
+from atlas_desk.sandbox.discord.tickets import TicketSandboxMixin
 from atlas_desk.sandbox.http import json_dumps, json_response, start_app
 from atlas_desk.sandbox.model import Community, Member
 
@@ -162,7 +163,7 @@ class _Session:
     detached_at: float = 0.0
 
 
-class DiscordSandbox:
+class DiscordSandbox(TicketSandboxMixin):
     """The community guild served over Discord's REST API and gateway on a loopback port."""
 
     def __init__(
@@ -192,6 +193,10 @@ class DiscordSandbox:
         self.identify_count = 0  # gateway IDENTIFYs accepted (fresh sessions)
         self.resume_count = 0  # gateway RESUMEs accepted
         self._load(community)
+        from atlas_desk.sandbox.discord.events import ScheduledEvents  # seeds from the loaded guild
+
+        self.scheduled_events = ScheduledEvents(self)
+        self._init_tickets()
 
     # ------------------------------------------------------------------------------------------ lifecycle
 
@@ -592,7 +597,7 @@ class DiscordSandbox:
             presences=[],
             voice_states=[],
             stage_instances=[],
-            guild_scheduled_events=[],
+            guild_scheduled_events=self.scheduled_events.live_payloads(),
             soundboard_sounds=[],
         )
         return guild
@@ -685,6 +690,8 @@ class DiscordSandbox:
 
     def _gateway_message(self, payload: dict[str, Any]) -> dict[str, Any]:
         data = dict(payload)
+        if self.is_dm(payload["channel_id"]):
+            return data  # DMs carry no guild_id
         data["guild_id"] = self.guild_id
         member = self._members.get(payload["author"]["id"])
         if member is not None:
@@ -692,7 +699,7 @@ class DiscordSandbox:
         return data
 
     def _channel_exists(self, channel_id: str) -> bool:
-        return channel_id in self._channels or channel_id in self._threads
+        return channel_id in self._channels or channel_id in self._threads or self.is_dm(channel_id)
 
     def post_message(
         self,
@@ -947,6 +954,10 @@ class DiscordSandbox:
         self._token = self._make_token()
         return self._token
 
+    def member_interested(self, event_id: str, member_key: str, on: bool = True) -> int:
+        """A member marks (or unmarks) interest in a scheduled event; returns the new interested count."""
+        return self.scheduled_events.member_interested(event_id, member_key, on)
+
     def dispatch_raw(self, event: str, data: Any) -> None:
         """Send any dispatch, even a malformed one, to every session."""
         self._dispatch(event, data)
@@ -1165,6 +1176,8 @@ class DiscordSandbox:
                 "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/{user}",
                 self._delete_reaction,
             ),
+            *self._ticket_routes(),
+            *self.scheduled_events.routes(),
         ]
 
     @web.middleware
@@ -1184,7 +1197,9 @@ class DiscordSandbox:
                 if failure.remaining <= 0:
                     self._failures.remove(failure)
                 return self._failure_response(failure)
-        if request.headers.get("Authorization") != f"Bot {self._token}":
+        # Interaction callbacks authenticate with the interaction's token in the path, not the bot token.
+        bot_auth = request.headers.get("Authorization") == f"Bot {self._token}"
+        if not path.startswith("/interactions/") and not bot_auth:
             return json_response({"message": "401: Unauthorized", "code": 0}, status=401)
         try:
             return await handler(request)
@@ -1327,7 +1342,7 @@ class DiscordSandbox:
 
     async def _get_channel(self, request: web.Request) -> web.Response:
         cid = self._channel_or_404(request)
-        return json_response(self._threads.get(cid) or self._channels[cid])
+        return json_response(self._threads.get(cid) or self._channels.get(cid) or self._dm_channels[cid])
 
     async def _get_messages(self, request: web.Request) -> web.Response:
         cid = self._channel_or_404(request)

@@ -156,6 +156,9 @@ class RedditSandbox:
         }
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request, for tests
         self._load(community.posts)
+        from atlas_desk.sandbox.reddit.modmail import SandboxModmail
+
+        self.modmail = SandboxModmail(self)
 
     # -- lifecycle ------------------------------------------------------------------------------------------
 
@@ -396,6 +399,10 @@ class RedditSandbox:
         ):
             routes.append(("GET", path, handler))
             routes.append(("GET", path + "/", handler))
+        routes.extend(self.modmail.routes())
+        from atlas_desk.sandbox.reddit.submit import submit_routes  # the calendar's scheduled posts
+
+        routes.extend(submit_routes(self))
         return routes
 
     @web.middleware
