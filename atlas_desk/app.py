@@ -75,8 +75,24 @@ def run_desk(args: argparse.Namespace) -> int:
     app.setWindowIcon(icons.app_icon())
     install_look(app)
 
+    # One desk per data dir: a second launch raises the running window instead of opening the store twice.
+    # A screenshot run is a render job, not a desk a moderator works in, so it neither asks nor listens.
+    instance = None
+    if screenshot is None:
+        from atlas_desk.config import data_dir
+        from atlas_desk.ui.single_instance import SingleInstance, raise_window
+
+        instance = SingleInstance(APP_ID, data_dir(demo, getattr(args, "data_dir", None)))
+        if instance.try_activate_existing():
+            print(f"{APP_NAME} is already running on this data; its window was raised.", flush=True)
+            return 0
+
     desk = Desk(app, args, demo=demo, screenshot=screenshot)
     desk.show_window()
+    if instance is not None and not instance.listen(lambda: raise_window(desk.window)):
+        print(f"{APP_NAME} is already running on this data.", file=sys.stderr, flush=True)
+        desk.dispose()
+        return 1
     if os.environ.get(BENCH_SPAWN_ENV):
         return desk.bench_exit()
     # The log file is opened after the first paint (config dirs, handlers: ~30 ms); until then warnings go to
@@ -134,10 +150,13 @@ def start_sandbox(live_rate: float) -> tuple[Any, dict[str, Any], dict[str, str]
 
     Returns the running ``SandboxThread``, the config pointing at it and its environment (endpoints, tokens).
     """
+    from datetime import UTC, datetime
+
     from atlas_desk.sandbox.community import generate
     from atlas_desk.sandbox.harness import SandboxThread
 
-    sandbox = SandboxThread(generate(), live_rate=live_rate)
+    # The community's history ends now, so ages, SLA clocks and upcoming events read as they would live.
+    sandbox = SandboxThread(generate(now=datetime.now(UTC)), live_rate=live_rate)
     env = sandbox.start(timeout=60)
     return sandbox, sandbox.config(), env
 
@@ -231,7 +250,8 @@ class Desk:
         if self.screenshot is not None:
             window.resize(*SCREENSHOT_SIZE)
         if self.demo:
-            window.setWindowTitle(f"{APP_NAME} — demo community")
+            # Qt appends the application's display name: "Demo community — Atlas Desk".
+            window.setWindowTitle("Demo community")
         window.closing.connect(self._on_window_closed)
         self._install_signal_handlers()
         self._load_settings(bus)
@@ -387,6 +407,14 @@ class Desk:
                 window.set_status_message("")
                 return
 
+        if self.demo:
+            # The demo community is generated afresh (its history ends now): start from an empty demo store.
+            # Only the demo dir is touched, and the single-instance guard keeps another demo desk off it.
+            from atlas_desk.config import store_path
+
+            store = store_path(self._data_dir())
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{store}{suffix}").unlink(missing_ok=True)
         runtime = Runtime(self.settings, credentials, self._data_dir())
         runtime.bus = bus  # the window already listens to this bus; the services publish on it
         try:
@@ -500,8 +528,9 @@ class Desk:
         window.set_status_message(self._idle_message())
         for index, pane in enumerate(window.panes):
             window.show_pane(index)
-            await asyncio.sleep(0)  # let the tab switch lay out and paint
-            self.app.processEvents()
+            # Let the tab switch lay out and paint. Not processEvents(): inside a qasync coroutine that
+            # re-enters the event loop and other tasks fail with "Cannot enter into task".
+            await asyncio.sleep(0.05)
             path = directory / f"{pane.objectName()}.png"
             if not window.grab().save(str(path)):
                 log.error("could not write %s", path)

@@ -8,7 +8,7 @@ from pathlib import Path
 from test_inbox_support import item, open_store, seed_items
 
 from atlas_desk.core.bus import ChangeBus, ConnectionChanged, ItemsAdded, ItemsChanged, Notice
-from atlas_desk.core.inbox import TICKETS_NOT_READY, InboxService
+from atlas_desk.core.inbox import InboxService
 from atlas_desk.core.types import ConnectionState, Platform
 from atlas_desk.store import inbox as repo
 
@@ -71,8 +71,6 @@ def test_operations_publish_changes_and_state(data_dir: Path) -> None:
         assert changes[-1] == ConnectionChanged(Platform.DISCORD, ConnectionState.LIVE, "")
         assert len(changes) == 3
         assert service.connection_state(Platform.DISCORD) is ConnectionState.LIVE
-        assert service.convert_to_ticket(new[0]) == TICKETS_NOT_READY
-        assert notices and notices[-1].text == TICKETS_NOT_READY
     finally:
         store.close()
 

@@ -29,7 +29,6 @@ log = logging.getLogger("atlas_desk.inbox")
 
 T = TypeVar("T")
 
-TICKETS_NOT_READY = "Converting an item to a ticket is not available yet: tickets arrive in a later version."
 
 
 class StoreLike(Protocol):
@@ -269,15 +268,6 @@ class InboxService:
             )
 
         return self._run(job, lambda _r: [item_id], "remove the item", lambda action: [action])
-
-    def convert_to_ticket(self, item_id: int) -> str:
-        """Open a ticket from an item. Not available yet: returns the plain message to show instead.
-
-        TODO(tickets): call ``atlas_desk.core.tickets`` here once the tickets service exists (a later issue);
-        it should create the ticket from the item's author and text and link the two.
-        """
-        self.bus.publish(Notice("info", TICKETS_NOT_READY, area="inbox"))
-        return TICKETS_NOT_READY
 
     # ---------------------------------------------------------------------------------------- reads
 

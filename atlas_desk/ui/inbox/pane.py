@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from atlas_desk.core.bus import ChangeBus
+from atlas_desk.core.bus import ChangeBus, Notice
 from atlas_desk.store import inbox as repo
 from atlas_desk.ui.bridge import QtBus
 from atlas_desk.ui.compat import guard_singleton_refcounts
@@ -125,6 +125,8 @@ class InboxPane(Pane):
         self._filter_key = repo.ALL
         self._unread = 0
         self._open_settings: Callable[[str], None] | None = None
+        self._runtime: Any = None
+        self._tasks: set[Any] = set()  # running async actions, kept so they are not collected mid-flight
         self._relay = _Relay(self)
         # Set at shutdown: worker threads stop handing results to the (soon deleted) relay.
         self._closing = threading.Event()
@@ -238,6 +240,7 @@ class InboxPane(Pane):
         self.act_remove = self._action("Remove…", "X", self.remove, "inboxRemove")
         self.act_suggestion = self._action("Mark as suggestion", "I", self.mark_suggestion, "inboxSuggestion")
         self.act_ticket = self._action("Convert to ticket", "T", self.convert_to_ticket, "inboxTicket")
+        self.act_roadmap = self._action("Add to roadmap", "Ctrl+Shift+R", self.add_to_roadmap, "inboxRoadmap")
         self.actions_menu = QMenu("Actions", self)
         for action in (
             self.act_next,
@@ -251,7 +254,13 @@ class InboxPane(Pane):
         ):
             self.actions_menu.addAction(action)
         self.actions_menu.addSeparator()
-        for action in (self.act_approve, self.act_remove, self.act_suggestion, self.act_ticket):
+        for action in (
+            self.act_approve,
+            self.act_remove,
+            self.act_suggestion,
+            self.act_ticket,
+            self.act_roadmap,
+        ):
             self.actions_menu.addAction(action)
 
     def _context_menu(self, pos: Any) -> None:
@@ -264,6 +273,7 @@ class InboxPane(Pane):
         super().attach(context)
         self._open_settings = context.open_settings
         runtime = context.runtime
+        self._runtime = runtime
         store = getattr(runtime, "store", None) if runtime is not None else None
         if store is None:
             self.stack.setCurrentWidget(self.empty)
@@ -503,10 +513,41 @@ class InboxPane(Pane):
             self._watch(self.service.remove(item.id, reason.strip()))
 
     def convert_to_ticket(self) -> None:
+        """Open a private ticket with the item's author (Discord items); the relay opens the thread."""
         item_id = self.current_id()
-        if item_id is None or self.service is None:
+        tickets = getattr(self._runtime, "tickets", None)
+        if item_id is None:
             return
-        QMessageBox.information(self, "Convert to ticket", self.service.convert_to_ticket(item_id))
+        if tickets is None:
+            QMessageBox.information(
+                self, "Convert to ticket", "Tickets need Discord: connect it in Settings › Discord."
+            )
+            return
+        import asyncio
+
+        async def open_ticket() -> None:
+            try:
+                await tickets.open_from_inbox(item_id)
+            except (LookupError, ValueError) as exc:
+                QMessageBox.information(self, "Convert to ticket", str(exc))
+            else:
+                tickets.bus.publish(
+                    Notice(
+                        "info", "Ticket opened: it is in the Tickets pane; the member is told by DM.", "inbox"
+                    )
+                )
+
+        task = asyncio.ensure_future(open_ticket())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def add_to_roadmap(self) -> None:
+        """Put the current item on the roadmap board, linked and carrying its votes."""
+        from atlas_desk.ui.roadmap.actions import add_to_roadmap
+
+        item_id = self.current_id()
+        if item_id is not None:
+            add_to_roadmap(self._runtime, item_id)
 
     # -------------------------------------------------------------------------------- live changes
 
