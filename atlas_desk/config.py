@@ -107,12 +107,28 @@ class DeskSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class NotificationSettings:
+    """Desktop notifications (rules in ``atlas_desk.core.notify``). Whether closing the window keeps the desk
+    in the tray is ``desk.keep_in_tray``."""
+
+    popups: bool = True  # desktop pop-ups at all (the notification centre and tray always list them)
+    muted_kinds: tuple[str, ...] = ()  # kinds the desk ignores entirely
+    quiet_hours: str = ""  # "22:00-07:00", local time; empty: none
+    do_not_disturb: bool = False
+    urgent_kinds: tuple[str, ...] = ("sla_breach",)  # still pop up in quiet hours and do-not-disturb
+    sound: bool = False
+    sound_kinds: tuple[str, ...] = ("new_ticket", "sla_breach")
+    group_seconds: int = 60  # a burst within this becomes one summary; at most one pop-up per kind per window
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     discord: DiscordSettings = field(default_factory=DiscordSettings)
     github: GitHubSettings = field(default_factory=GitHubSettings)
     reddit: RedditSettings = field(default_factory=RedditSettings)
     sla: SlaSettings = field(default_factory=SlaSettings)
     desk: DeskSettings = field(default_factory=DeskSettings)
+    notifications: NotificationSettings = field(default_factory=NotificationSettings)
     # Where the settings came from; not written back.
     path: Path | None = field(default=None, compare=False)
     # Dotted keys whose value came from the environment (a settings editor shows them as overridden).
@@ -129,6 +145,7 @@ SECTIONS: dict[str, type[Any]] = {
     "reddit": RedditSettings,
     "sla": SlaSettings,
     "desk": DeskSettings,
+    "notifications": NotificationSettings,
 }
 
 
@@ -264,6 +281,27 @@ def _plain_text(value: object, from_env: bool) -> str:
     return _text(value, from_env=from_env)
 
 
+def _notification_kinds(value: object, from_env: bool) -> tuple[str, ...]:
+    from atlas_desk.core.notify import KIND_NAMES  # the kinds live with their rules
+
+    names = _strings(value, from_env)
+    unknown = [n for n in names if n not in KIND_NAMES]
+    if unknown:
+        raise _Invalid(f"has unknown kind {unknown[0]!r} (known: {', '.join(KIND_NAMES)})")
+    return tuple(dict.fromkeys(names))
+
+
+def _quiet_hours(value: object, from_env: bool) -> str:
+    from atlas_desk.core.notify import parse_quiet_hours
+
+    text = _text(value, from_env=from_env)
+    try:
+        parse_quiet_hours(text)
+    except ValueError:
+        raise _Invalid(f'must be a time span like "22:00-07:00" (or empty), got {_show(value)}') from None
+    return text.replace(" ", "")
+
+
 _HTTP = _url(("http", "https"))
 _WS = _url(("ws", "wss"))
 
@@ -298,6 +336,16 @@ VALIDATORS: dict[str, dict[str, Callable[[object, bool], Any]]] = {
         "moderator_handles": _strings,
         "keywords": _strings,
         "keep_in_tray": _bool,
+    },
+    "notifications": {
+        "popups": _bool,
+        "muted_kinds": _notification_kinds,
+        "quiet_hours": _quiet_hours,
+        "do_not_disturb": _bool,
+        "urgent_kinds": _notification_kinds,
+        "sound": _bool,
+        "sound_kinds": _notification_kinds,
+        "group_seconds": _int_at_least(5),
     },
 }
 
@@ -507,6 +555,7 @@ __all__ = [
     "DeskSettings",
     "DiscordSettings",
     "GitHubSettings",
+    "NotificationSettings",
     "RedditSettings",
     "Settings",
     "SlaSettings",
