@@ -4,7 +4,9 @@ and an asyncio loop (qasync, on the Qt application) that re-raises exceptions th
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -63,6 +65,18 @@ def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local/state"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
     return home
+
+
+@pytest.fixture(autouse=True)
+def collect_garbage_on_the_main_thread() -> Iterator[None]:
+    """Collect each test's garbage here, on the GUI thread.
+
+    Otherwise a Qt object left unreachable by one test may be collected later by a worker thread of another
+    (a connector's), and Qt rightly warns that its timers "cannot be stopped from another thread".
+    """
+    yield
+    if "PySide6" in sys.modules:
+        gc.collect()
 
 
 @pytest.fixture
