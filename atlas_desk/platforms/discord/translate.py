@@ -56,6 +56,12 @@ def container_name(channel: object) -> str:
     return f"#{name}"
 
 
+def is_suggestion_channel(channel: object) -> bool:
+    """Whether a channel is where members post ideas (#feature-suggestions, #suggestions, #ideas)."""
+    name = str(getattr(channel, "name", "") or "").lower()
+    return "suggestion" in name or name in {"ideas", "feature-requests"}
+
+
 def upvotes(message: discord.Message) -> int:
     """The number of 👍 reactions on a message."""
     return sum(r.count for r in message.reactions if str(r.emoji) == UPVOTE)
@@ -100,6 +106,8 @@ def message_to_item(
         created_at=_utc(message.created_at),
         edited_at=_utc(message.edited_at) if message.edited_at is not None else None,
         score=upvotes(message),
+        # A top-level post in the suggestions channel is an idea; replies there are discussion of it.
+        is_suggestion=is_suggestion_channel(channel) and "reply_to" not in extra,
         extra=extra,
     )
 

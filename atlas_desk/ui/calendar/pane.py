@@ -278,15 +278,6 @@ class CalendarPane(Pane):
             self.mark_loaded()
             return
         self.connect_service(service, context.bus, runtime)
-        if context.demo:
-            self._spawn(self._load_demo_plan(service), "load the demo community's plan")
-
-    async def _load_demo_plan(self, service: CalendarService) -> None:
-        """The demo community's contests and scheduled posts (its AMAs come from the Discord sandbox)."""
-        from atlas_desk.sandbox.community import generate
-
-        community = await asyncio.to_thread(generate)
-        await service.import_plan(community.contests, community.scheduled_posts, timezone="Europe/Berlin")
 
     def connect_service(self, service: CalendarService, qtbus: QtBus, runtime: Any = None) -> None:
         """Wire the pane to a calendar service and the bus (``attach`` calls this; tests too)."""

@@ -5,17 +5,23 @@ key into the store's ``InboxFilter``."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QListWidget, QListWidgetItem, QWidget
 
+from atlas_desk.core.types import Platform
 from atlas_desk.store import inbox as repo
 from atlas_desk.store.inbox import InboxFilter
+from atlas_desk.ui import icons
 from atlas_desk.ui.inbox.model import inert
 
 KEY_ROLE = int(Qt.ItemDataRole.UserRole) + 1
 LABEL_ROLE = KEY_ROLE + 1
+
+# How the Discord connector names a thread's container: "#channel › thread name".
+THREAD_SEPARATOR = " › "
 
 PLATFORM_LABELS = {"discord": "Discord", "github": "GitHub", "reddit": "Reddit"}
 
@@ -63,12 +69,15 @@ class FiltersSidebar(QListWidget):
         super().__init__(parent)
         self.setObjectName("inboxFilters")
         self.setUniformItemSizes(True)
+        # Names are the community's: elide long ones rather than scroll sideways.
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setTextElideMode(Qt.TextElideMode.ElideRight)
         self._counts: dict[str, int] = {}
         for key, label in BASE_FILTERS:
             self._add(key, label)
         self._add_header("Platforms")
         for platform, label in PLATFORM_LABELS.items():
-            self._add(repo.platform_key(platform), label)
+            self._add(repo.platform_key(platform), label).setIcon(icons.platform_icon(Platform(platform)))
         self._containers_header: QListWidgetItem | None = None
         self.setCurrentRow(0)
         self.currentItemChanged.connect(self._on_current)
@@ -116,11 +125,14 @@ class FiltersSidebar(QListWidget):
         known = {self.item(r).data(KEY_ROLE) for r in range(self.count())}
         for platform, container_id, name in containers:
             key = repo.container_key(platform, container_id)
-            if key in known:
-                continue
+            if key in known or (platform == Platform.DISCORD.value and THREAD_SEPARATOR in name):
+                continue  # Discord threads come and go by the hundred: they are reached through their items
             if self._containers_header is None:
                 self._containers_header = self._add_header("Channels and categories")
-            self._add(key, inert(f"{name} ({PLATFORM_LABELS.get(platform, platform)})"))
+            item = self._add(key, inert(name))
+            with contextlib.suppress(ValueError):
+                item.setIcon(icons.platform_icon(Platform(platform)))
+            item.setToolTip(inert(f"{name} on {PLATFORM_LABELS.get(platform, platform)}"))
 
     def set_counts(self, counts: Mapping[str, int]) -> None:
         """Show new unread counts."""
