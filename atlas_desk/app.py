@@ -79,7 +79,7 @@ def run_desk(args: argparse.Namespace) -> int:
     # A screenshot run is a render job, not a desk a moderator works in, so it neither asks nor listens.
     instance = None
     if screenshot is None:
-        from atlas_desk.config import data_dir
+        from atlas_desk.dirs import data_dir
         from atlas_desk.ui.single_instance import SingleInstance, raise_window
 
         instance = SingleInstance(APP_ID, data_dir(demo, getattr(args, "data_dir", None)))
@@ -221,6 +221,7 @@ class Desk:
         self.qbus: Any = None
         self.settings: Any = None
         self.reporter: Any = None
+        self.notifications: Any = None  # atlas_desk.ui.notifications.DeskNotifications
         self._signal_tick: Any = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed: asyncio.Event | None = None
@@ -253,8 +254,16 @@ class Desk:
             # Qt appends the application's display name: "Demo community — Atlas Desk".
             window.setWindowTitle("Demo community")
         window.closing.connect(self._on_window_closed)
-        self._install_signal_handlers()
-        self._load_settings(bus)
+        if self.demo:
+            self._load_settings(bus)
+        else:
+            # The settings file is read right after the first paint (importing and validating the settings
+            # costs ~15 ms); until then each platform shows as starting.
+            from atlas_desk.core.bus import ConnectionChanged
+            from atlas_desk.core.types import ConnectionState, Platform
+
+            for platform in Platform:
+                bus.publish(ConnectionChanged(platform, ConnectionState.CONNECTING, "Reading the settings…"))
         window.show()
         # A timer guarantees the wait below wakes up even if the platform never sends an expose event.
         guard = QTimer()
@@ -263,6 +272,9 @@ class Desk:
         while not window.painted and guard.isActive():
             self.app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
         guard.stop()
+        self._install_signal_handlers()
+        if not self.demo:
+            self._load_settings(bus)
 
     def _install_signal_handlers(self) -> None:
         """Ctrl+C and SIGTERM close the window, which shuts the desk down in order."""
@@ -302,8 +314,13 @@ class Desk:
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
     def bench_exit(self) -> int:
-        """Benchmark runs: print the seconds from spawn to first paint, close, exit."""
-        elapsed = time.time() - float(os.environ[BENCH_SPAWN_ENV])
+        """Benchmark runs: print the seconds from spawn to the window's first paint event, close, exit.
+
+        Measured at the paint event itself, as the bare window in bench/startup.py measures it; what runs
+        after the paint (the single-instance listener) is not part of the figure.
+        """
+        painted_at = getattr(self.window, "first_paint_time", None) or time.time()
+        elapsed = painted_at - float(os.environ[BENCH_SPAWN_ENV])
         print(f"first-paint-seconds {elapsed:.4f}", flush=True)
         self.dispose()
         return 0
@@ -334,7 +351,7 @@ class Desk:
             errors.uninstall(self.reporter)
 
     def _data_dir(self) -> Path:
-        from atlas_desk.config import data_dir
+        from atlas_desk.dirs import data_dir
 
         return data_dir(self.demo, getattr(self.args, "data_dir", None))
 
@@ -427,6 +444,9 @@ class Desk:
             return
         self.runtime = runtime
         window.attach_runtime(runtime, self.demo)
+        self._install_notifications(runtime)
+        if self.demo and self.sandbox is not None:
+            self._spawn(self._import_demo_plan(runtime), "import the demo community's plan")
         if runtime.store is not None:
             window.set_outbox_source(StoreOutboxSource(runtime.store, bus))
         window.set_status_message(
@@ -435,6 +455,43 @@ class Desk:
         task = asyncio.ensure_future(self._start_connectors(runtime))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _import_demo_plan(self, runtime: Any) -> None:
+        """The demo community's contests and scheduled posts (its AMAs come from the Discord sandbox)."""
+        from atlas_desk.calendar_runtime import attach_calendar
+
+        service = runtime.calendar or attach_calendar(runtime)
+        community = self.sandbox.sandbox.community
+        if service is not None:
+            await service.import_plan(community.contests, community.scheduled_posts, timezone="UTC")
+
+    def _spawn(self, coro: Any, what: str) -> None:
+        """Run ``coro`` as a task the desk keeps; a failure is logged and shown, never lost."""
+        import asyncio
+
+        from atlas_desk.core.bus import Notice
+
+        async def guarded() -> None:
+            try:
+                await coro
+            except Exception as exc:
+                log.exception("could not %s", what)
+                self.qbus.bus.publish(Notice("error", f"Could not {what}: {exc}", "desk"))
+
+        task = asyncio.ensure_future(guarded())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _install_notifications(self, runtime: Any) -> None:
+        """Desktop notifications, the notification centre and the tray, fed by the runtime's bus."""
+        from atlas_desk.ui.notifications import install
+
+        try:
+            self.notifications = install(self.window, self.qbus, self.settings)
+            self.notifications.attach_runtime(runtime)
+        except Exception:
+            # Notifications are a convenience: a desktop without a notification service still gets a desk.
+            log.exception("desktop notifications could not be set up")
 
     async def _start_connectors(self, runtime: Any) -> None:
         from atlas_desk.core.bus import Notice

@@ -10,11 +10,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 PROG = "atlas-desk"
 PLATFORM_NAMES = ("discord", "github", "reddit")
 EXPORT_KINDS = ("inbox", "tickets", "roadmap", "events")
+COMMAND_NAMES = ("sync", "export", "sandbox", "bot", "doctor")
 
 
 class CommandError(Exception):
@@ -64,11 +65,11 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser (used by ``main`` and by the README's command reference)."""
+def _top_parser(parser_class: type[argparse.ArgumentParser]) -> argparse.ArgumentParser:
+    """The desk's own options (the parser without its commands)."""
     from atlas_desk import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = parser_class(
         prog=PROG,
         parents=[_common(suppress=False)],
         description="Atlas Desk: Discord, GitHub and Reddit moderation in one window. "
@@ -86,6 +87,40 @@ def build_parser() -> argparse.ArgumentParser:
         help="render every pane at 1440x900 to DIR/<pane>.png once loaded, then exit",
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.set_defaults(command=None)
+    return parser
+
+
+class _NotTheDesk(Exception):
+    """The quick desk parser cannot take the arguments: the full parser decides (and words any error)."""
+
+
+class _DeskOnlyParser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _NotTheDesk(message)
+
+
+def _parse_desk_launch(argv: list[str]) -> argparse.Namespace | None:
+    """Parse a plain desk launch without building every command's parser (~7 ms of the desk's start-up).
+
+    None when ``argv`` may name a command or ask for help, or does not parse as a desk launch: the full
+    parser then parses it as always, so the result and any error message are the same either way.
+    """
+    for arg in argv:
+        if arg == "--":
+            break
+        short_cluster = arg[:1] == "-" and arg[1:2] != "-"
+        if arg in COMMAND_NAMES or arg.startswith("--h") or (short_cluster and "h" in arg):
+            return None
+    try:
+        return _top_parser(_DeskOnlyParser).parse_args(argv)
+    except _NotTheDesk:
+        return None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (used by ``main`` and by the README's command reference)."""
+    parser = _top_parser(argparse.ArgumentParser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     common = _common(suppress=True)
 
@@ -163,13 +198,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
-    parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = _parse_desk_launch(sys.argv[1:] if argv is None else list(argv))
+        if args is None:
+            args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help, --version (0) and usage errors (2)
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
-
-    from atlas_desk.config import ConfigError
 
     handlers = {
         None: _cmd_desk,
@@ -181,13 +215,17 @@ def main(argv: list[str] | None = None) -> int:
     }
     try:
         return handlers[args.command](args)
-    except (ConfigError, CommandError) as exc:
+    except CommandError as exc:
         _error(str(exc))
         return 1
     except KeyboardInterrupt:
         return 1
     except Exception as exc:
-        if type(exc).__name__ == "StoreError":  # known database problems carry a plain message
+        # Not imported up front: the desk reads its settings after the first paint (start-up is benchmarked).
+        from atlas_desk.config import ConfigError
+
+        if isinstance(exc, ConfigError) or type(exc).__name__ == "StoreError":
+            # Settings problems and known database problems carry a plain message.
             _error(str(exc))
             return 1
         raise

@@ -36,6 +36,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from atlas_desk.core.background import cancel_and_wait, wake_loop
 from atlas_desk.core.bus import Change, ChangeBus, EventsChanged, Notice, NotificationEvent, OutboxChanged
 from atlas_desk.core.types import OutboxAction, Platform
 from atlas_desk.store import calendar as repo
@@ -1063,9 +1064,7 @@ class CalendarService:
             self._unsubscribe()
             self._unsubscribe = None
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await cancel_and_wait(task)
 
     @property
     def running(self) -> bool:
@@ -1074,18 +1073,7 @@ class CalendarService:
 
     def wake(self) -> None:
         """Something changed: look again at what is due next. Safe from any thread."""
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            self._wake.set()
-            return
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is loop:
-            self._wake.set()
-        else:
-            loop.call_soon_threadsafe(self._wake.set)
+        wake_loop(self._wake, self._loop)
 
     def _loop_ended(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:

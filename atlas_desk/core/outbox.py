@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from atlas_desk.core.background import cancel_and_wait, wake_loop
 from atlas_desk.core.bus import (
     Change,
     ChangeBus,
@@ -141,24 +142,11 @@ class OutboxRunner:
             self._unsubscribe()
             self._unsubscribe = None
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await cancel_and_wait(task)
 
     def wake(self) -> None:
         """An action was enqueued or retried: look for due actions now. Safe from any thread."""
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            self._wake.set()
-            return
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is loop:
-            self._wake.set()
-        else:
-            loop.call_soon_threadsafe(self._wake.set)
+        wake_loop(self._wake, self._loop)
 
     def _on_outbox_changed(self, _change: OutboxChanged) -> None:
         if not self._publishing:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from atlas_desk.core.background import cancel_and_wait
 from atlas_desk.core.bus import ChangeBus, NotificationEvent, TicketChanged
 from atlas_desk.store import tickets as repo
 from atlas_desk.store.db import Store
@@ -113,9 +114,7 @@ class SlaMonitor:
             self._unsubscribe()
             self._unsubscribe = None
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await cancel_and_wait(task)
 
     def wake(self) -> None:
         """Tickets changed (or the clock moved): check again now. Safe from any thread."""

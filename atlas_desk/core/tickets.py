@@ -276,27 +276,21 @@ class TicketService:
 
     # -- operations ------------------------------------------------------------------------------------------
 
-    async def _op(
-        self,
-        ticket_id: int,
-        kind: str,
-        payload: dict[str, Any],
-        change: Callable[[sqlite3.Connection, repo.TicketRow], None],
-        columns: Sequence[str],
-    ) -> int:
-        """One operation: snapshot ``columns``, apply ``change``, enqueue ``kind``; returns the action id."""
+    def _existing(self, ticket_id: int) -> repo.TicketRow:
+        """The ticket, or LookupError when there is no such ticket."""
         ticket = self.get(ticket_id)
         if ticket is None:
             raise LookupError(f"no ticket {ticket_id}")
-        payload = {"moderator": self.me, **payload}
+        return ticket
 
-        def apply(conn: sqlite3.Connection) -> outbox_repo.Undo:
-            current = repo.get(conn, ticket_id)
-            assert current is not None
-            undo = [outbox_repo.snapshot(conn, "tickets", ticket_id, list(columns))] if columns else []
-            change(conn, current)
-            return undo
-
+    async def _enqueue(
+        self,
+        ticket: repo.TicketRow,
+        kind: str,
+        apply: Callable[[sqlite3.Connection], outbox_repo.Undo],
+        payload: dict[str, Any],
+    ) -> int:
+        """Apply the change and enqueue ``kind`` on the ticket's platform object; returns the action id."""
         action = await perform(
             self.store,
             self.bus,
@@ -307,8 +301,29 @@ class TicketService:
             target=ticket.platform_id,
             payload=payload,
         )
-        self.bus.publish(TicketChanged((ticket_id,)))
+        self.bus.publish(TicketChanged((ticket.id,)))
         return action
+
+    async def _op(
+        self,
+        ticket_id: int,
+        kind: str,
+        payload: dict[str, Any],
+        change: Callable[[sqlite3.Connection, repo.TicketRow], None],
+        columns: Sequence[str],
+    ) -> int:
+        """One operation: snapshot ``columns``, apply ``change``, enqueue ``kind``; returns the action id."""
+        ticket = self._existing(ticket_id)
+        payload = {"moderator": self.me, **payload}
+
+        def apply(conn: sqlite3.Connection) -> outbox_repo.Undo:
+            current = repo.get(conn, ticket_id)
+            assert current is not None
+            undo = [outbox_repo.snapshot(conn, "tickets", ticket_id, list(columns))] if columns else []
+            change(conn, current)
+            return undo
+
+        return await self._enqueue(ticket, kind, apply, payload)
 
     async def claim(self, ticket_id: int) -> int:
         """Take the ticket; if another moderator got there first, the action fails and says who has it."""
@@ -393,9 +408,7 @@ class TicketService:
 
     async def reply_canned(self, ticket_id: int, name: str) -> int:
         """Send a canned reply with its placeholders filled in."""
-        ticket = self.get(ticket_id)
-        if ticket is None:
-            raise LookupError(f"no ticket {ticket_id}")
+        ticket = self._existing(ticket_id)
         text = fill_placeholders(
             CANNED_REPLIES[name], member=ticket.requester, moderator=self.me, ticket=ticket.subject
         )
@@ -407,9 +420,7 @@ class TicketService:
         body = body.strip()
         if not body:
             raise ValueError("the message is empty")
-        ticket = self.get(ticket_id)
-        if ticket is None:
-            raise LookupError(f"no ticket {ticket_id}")
+        ticket = self._existing(ticket_id)
         now = self.clock()
         me = self.me
         holder: dict[str, int] = {}
@@ -443,18 +454,7 @@ class TicketService:
             payload["message_row"] = holder["id"]
             return undo
 
-        action = await perform(
-            self.store,
-            self.bus,
-            self.runner,
-            apply=apply_with_id,
-            platform=Platform(ticket.platform),
-            kind=kind,
-            target=ticket.platform_id,
-            payload=payload,
-        )
-        self.bus.publish(TicketChanged((ticket_id,)))
-        return action
+        return await self._enqueue(ticket, kind, apply_with_id, payload)
 
     async def open_from_inbox(self, item_id: int) -> int:
         """Convert an inbox item into a private ticket with its author ("convert to ticket"); returns the

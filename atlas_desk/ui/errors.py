@@ -15,10 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 import shiboken6
 from PySide6.QtCore import QMessageLogContext, Qt, QtMsgType, qInstallMessageHandler
-from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 
 if TYPE_CHECKING:  # asyncio costs ~40 ms to import; the desk imports it after the first paint
     import asyncio
+
+    from PySide6.QtWidgets import QMessageBox
 
 log = logging.getLogger("atlas_desk.errors")
 qt_log = logging.getLogger("atlas_desk.qt")
@@ -28,6 +30,9 @@ ExceptHook = Callable[[type[BaseException], BaseException, TracebackType | None]
 
 def error_dialog(title: str, text: str, details: str = "", parent: QWidget | None = None) -> QMessageBox:
     """A plain-text error box; ``details`` go in the collapsible "Show Details…" part."""
+    # Imported on first use: the reporter is installed before the window's first paint.
+    from PySide6.QtWidgets import QMessageBox
+
     box = QMessageBox(parent)
     box.setIcon(QMessageBox.Icon.Critical)
     box.setWindowTitle(title)
@@ -83,9 +88,17 @@ class ErrorReporter:
         app = QApplication.instance()
         if not isinstance(app, QApplication) or self._showing:
             return
+        # The log is redacted by its filter; the dialog is not a log, and moderators paste its details into
+        # bug reports, so the same redaction applies here (imported here: errors come after the first paint).
+        from atlas_desk.credentials import known_secret_values
+        from atlas_desk.log import redact
+
+        secrets = known_secret_values()
+        details = redact(details, secrets)
         summary = (
             f"{type(exc).__name__}: {exc}" if exc is not None else details.splitlines()[0] if details else ""
         )
+        summary = redact(summary, secrets)
         text = (
             "Something went wrong inside Atlas Desk. The desk keeps running; what you were doing may not "
             "have finished.\n\n" + summary[:500]

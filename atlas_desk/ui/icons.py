@@ -12,9 +12,8 @@ import importlib.util
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QRectF, QSize, Qt
+from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPalette, QPixmap
-from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QApplication
 
 from atlas_desk.core.types import ConnectionState, Platform
@@ -79,17 +78,36 @@ def _render(name: str, size: int, tint_rgba: int | None, dpr: float) -> QPixmap:
     # Cached: the same glyphs are drawn in many places (status bar, empty states, tabs); QPixmap is shared.
     tint = QColor.fromRgba(tint_rgba) if tint_rgba is not None else None
     px = max(1, round(size * dpr))
+    # Qt's SVG icon engine draws the glyph in C++, so the window's first paint waits for no Python
+    # QSvgRenderer (and the QXmlStreamReader type its overloads pull in); same pixels (the icons are square).
+    path = icon_path(name)
+    pixmap = QIcon(path).pixmap(QSize(px, px), 1.0) if path is not None else QPixmap()
+    if pixmap.isNull() or pixmap.width() != px or pixmap.height() != px:
+        pixmap = _render_with_qtsvg(name, px)  # no SVG icon engine plugin, or no such file (raises OSError)
+    if tint is not None:
+        # A solid pixmap drawn with SourceIn, not fillRect: fillRect's overloads make PySide create the
+        # QGradient type (a few ms of enums) before the window's first paint.
+        solid = QPixmap(px, px)
+        solid.fill(tint)
+        painter = QPainter(pixmap)
+        painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceIn)
+        painter.drawPixmap(0, 0, solid)
+        painter.end()
+    pixmap.setDevicePixelRatio(dpr)
+    return pixmap
+
+
+def _render_with_qtsvg(name: str, px: int) -> QPixmap:
+    from PySide6.QtCore import QByteArray
+    from PySide6.QtSvg import QSvgRenderer
+
     pixmap = QPixmap(px, px)
     pixmap.fill(Qt.GlobalColor.transparent)
     renderer = QSvgRenderer(QByteArray(icon_bytes(name)))
     painter = QPainter(pixmap)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
     renderer.render(painter, QRectF(0, 0, px, px))
-    if tint is not None:
-        painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceIn)
-        painter.fillRect(pixmap.rect(), tint)
     painter.end()
-    pixmap.setDevicePixelRatio(dpr)
     return pixmap
 
 

@@ -20,11 +20,17 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtNetwork import QAbstractSocket, QLocalServer, QLocalSocket
 from PySide6.QtWidgets import QWidget
+
+if TYPE_CHECKING:
+    from PySide6.QtNetwork import QLocalServer, QLocalSocket
+
+# QtNetwork (~10 ms with its enums) is imported only when a socket is needed: at start-up on Linux, a missing
+# socket file already says that no desk serves this data dir, and ``listen`` runs after the first paint.
 
 log = logging.getLogger("atlas_desk.ui")
 
@@ -62,6 +68,11 @@ class SingleInstance(QObject):
 
     def try_activate_existing(self, timeout_ms: int = CONNECT_TIMEOUT_MS) -> bool:
         """If a desk already serves this data dir, ask it to raise its window and return True."""
+        if self._no_socket_file():
+            log.debug("no running desk on %s: no socket file", self.name)
+            return False
+        from PySide6.QtNetwork import QLocalSocket
+
         socket = QLocalSocket()
         socket.connectToServer(self.name)
         if not socket.waitForConnected(timeout_ms):
@@ -78,6 +89,20 @@ class SingleInstance(QObject):
         log.info("another desk is running on this data dir; asked it to raise its window")
         return True
 
+    def _no_socket_file(self) -> bool:
+        """True when, on Linux, the socket file a running desk would listen on does not exist.
+
+        Qt puts a relative server name's socket in ``QDir::tempPath()`` ($TMPDIR, else /tmp). Elsewhere (named
+        pipes, macOS's own temp dir) this answers False and the connection attempt decides.
+        """
+        if not sys.platform.startswith("linux"):
+            return False
+        temp = os.environ.get("TMPDIR", "").rstrip("/") or "/tmp"
+        try:
+            return not os.path.exists(os.path.join(temp, self.name))
+        except (OSError, ValueError):
+            return False
+
     # -- the running desk --------------------------------------------------------------------------------
 
     def listen(self, on_raise: Callable[[], None] | None = None) -> bool:
@@ -86,6 +111,8 @@ class SingleInstance(QObject):
             self.raise_requested.connect(on_raise)
         if self._server is not None:
             return True
+        from PySide6.QtNetwork import QAbstractSocket, QLocalServer
+
         # Default socket options on purpose: Qt's access options bind elsewhere and rename over the name,
         # which would silently take the socket of a live desk; a plain bind fails with "address in use".
         server = QLocalServer(self)
@@ -130,6 +157,8 @@ class SingleInstance(QObject):
         self._buffers.clear()
 
     def _someone_answers(self) -> bool:
+        from PySide6.QtNetwork import QLocalSocket
+
         probe = QLocalSocket()
         probe.connectToServer(self.name)
         alive = probe.waitForConnected(CONNECT_TIMEOUT_MS)
@@ -137,6 +166,8 @@ class SingleInstance(QObject):
         return alive
 
     def _on_new_connection(self) -> None:
+        from PySide6.QtNetwork import QLocalSocket
+
         assert self._server is not None
         while (socket := self._server.nextPendingConnection()) is not None:
             self._buffers[socket] = b""

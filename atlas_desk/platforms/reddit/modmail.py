@@ -15,21 +15,12 @@ from datetime import datetime
 from typing import Any
 
 from atlas_desk.core.types import ActionError, OutboxAction
-from atlas_desk.platforms.discord.relay import RelayMessage, RelayTicket, TicketSink
+from atlas_desk.platforms.discord.relay import TICKET_KINDS, RelayMessage, RelayTicket, TicketSink
 
 log = logging.getLogger("atlas_desk.reddit.modmail")
 
-MODMAIL_KINDS = frozenset(
-    {
-        "ticket_reply",
-        "ticket_note",
-        "ticket_claim",
-        "ticket_assign",
-        "ticket_status",
-        "ticket_priority",
-        "ticket_tags",
-    }
-)
+# Every ticket action but opening one: a modmail conversation is started by the member, never by the desk.
+MODMAIL_KINDS = TICKET_KINDS - {"ticket_open"}
 _STATUS = {0: "new", 1: "open", 2: "closed"}
 
 

@@ -17,6 +17,7 @@ from PySide6.QtGui import QColor
 
 from atlas_desk.core.calendar import LeaderboardEntry, PostStatus, QuestionGroup
 from atlas_desk.store.calendar import EventRow
+from atlas_desk.ui.text import plain_tooltip
 
 Index = QModelIndex | QPersistentModelIndex
 _NO_INDEX = QModelIndex()
@@ -52,6 +53,10 @@ def local_text(dt: datetime, tz: tzinfo, fmt: str = "%a %d %b %Y, %H:%M") -> str
 
 class _Table(QAbstractTableModel):
     headers: tuple[str, ...] = ()
+    _rows: Sequence[Any] = ()
+
+    def rowCount(self, parent: Index = _NO_INDEX) -> int:
+        return 0 if parent.isValid() else len(self._rows)
 
     def columnCount(self, parent: Index = _NO_INDEX) -> int:
         return 0 if parent.isValid() else len(self.headers)
@@ -107,9 +112,6 @@ class AgendaModel(_Table):
     def row_of(self, event_id: int) -> int:
         return next((i for i, e in enumerate(self._rows) if e.id == event_id), -1)
 
-    def rowCount(self, parent: Index = _NO_INDEX) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
             return None
@@ -162,9 +164,6 @@ class LeaderboardModel(_Table):
         self._rows = list(entries)
         self.endResetModel()
 
-    def rowCount(self, parent: Index = _NO_INDEX) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
             return None
@@ -178,7 +177,7 @@ class LeaderboardModel(_Table):
                 else None
             )
         if role == Qt.ItemDataRole.ToolTipRole and index.column() == 2:
-            return e.url
+            return plain_tooltip(e.url)
         if role == Role.EVENT_ID:
             return e.item_id
         return None
@@ -204,9 +203,6 @@ class QuestionModel(_Table):
     def group_at(self, row: int) -> QuestionGroup | None:
         return self._rows[row] if 0 <= row < len(self._rows) else None
 
-    def rowCount(self, parent: Index = _NO_INDEX) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
     def flags(self, index: Index) -> Qt.ItemFlag:
         base = super().flags(index)
         if index.isValid() and index.column() == 0:
@@ -231,7 +227,7 @@ class QuestionModel(_Table):
                 return ", ".join(sorted(where))
             return None
         if role == Qt.ItemDataRole.ToolTipRole and col == 2 and g.others:
-            return "\n".join(" ".join(o.body.split()) for o in g.others)
+            return plain_tooltip("\n".join(" ".join(o.body.split()) for o in g.others))
         if role == Role.ITEM_IDS:
             return g.item_ids
         return None

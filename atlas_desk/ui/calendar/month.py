@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QToolTip, QWidget
 
 from atlas_desk.store.calendar import EventRow
 from atlas_desk.ui.calendar.model import KIND_COLORS, KIND_LABELS
+from atlas_desk.ui.text import plain_tooltip
 
 HEADER_H = 24
 CHIP_H = 18
@@ -224,7 +225,7 @@ class MonthView(QWidget):
             e = self.event_at(event.pos())
             if e is not None:
                 # QToolTip treats text as rich if it looks like HTML: escape it by wrapping in a plain block.
-                QToolTip.showText(event.globalPos(), _plain_tooltip(self.tooltip_for(e)), self)
+                QToolTip.showText(event.globalPos(), plain_tooltip(self.tooltip_for(e), wrap=False), self)
             else:
                 QToolTip.hideText()
             return True
@@ -272,12 +273,6 @@ class MonthView(QWidget):
         if e is not None:
             self.edit_requested.emit(e.id)
         super().mouseDoubleClickEvent(event)
-
-
-def _plain_tooltip(text: str) -> str:
-    import html
-
-    return "<p style='white-space:pre'>" + html.escape(text).replace("\n", "<br>") + "</p>"
 
 
 def month_days(first: date) -> int:

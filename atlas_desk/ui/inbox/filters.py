@@ -16,6 +16,7 @@ from atlas_desk.store import inbox as repo
 from atlas_desk.store.inbox import InboxFilter
 from atlas_desk.ui import icons
 from atlas_desk.ui.inbox.model import inert
+from atlas_desk.ui.text import plain_tooltip
 
 KEY_ROLE = int(Qt.ItemDataRole.UserRole) + 1
 LABEL_ROLE = KEY_ROLE + 1
@@ -132,7 +133,7 @@ class FiltersSidebar(QListWidget):
             item = self._add(key, inert(name))
             with contextlib.suppress(ValueError):
                 item.setIcon(icons.platform_icon(Platform(platform)))
-            item.setToolTip(inert(f"{name} on {PLATFORM_LABELS.get(platform, platform)}"))
+            item.setToolTip(plain_tooltip(inert(f"{name} on {PLATFORM_LABELS.get(platform, platform)}")))
 
     def set_counts(self, counts: Mapping[str, int]) -> None:
         """Show new unread counts."""

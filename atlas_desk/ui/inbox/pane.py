@@ -201,7 +201,7 @@ class InboxPane(Pane):
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 3)
         self.splitter.setStretchFactor(2, 2)
-        self.splitter.setSizes([180, 700, 500])
+        self.splitter.setSizes([230, 680, 470])
 
         self.empty = EmptyState("inbox", EMPTY_HEADLINE, action_text="Open Settings", parent=self)
         self.empty.action_triggered.connect(lambda: self._open_settings and self._open_settings(""))
@@ -303,6 +303,10 @@ class InboxPane(Pane):
         self.qtbus.items_changed.connect(self._on_items_changed)
         self.model = InboxModel(store.reader, self)
         self.table.setModel(self.model)
+        # The count under the list follows the rows as they arrive (appends are batched per frame).
+        self.model.rowsInserted.connect(self._update_status)
+        self.model.rowsRemoved.connect(self._update_status)
+        self.model.modelReset.connect(self._update_status)
         # One visible column: the delegate lays out the whole row (one paint per row keeps a frame short).
         for col in Column:
             self.table.setColumnHidden(col, col != Column.SUBJECT)
@@ -364,7 +368,7 @@ class InboxPane(Pane):
             self.reading.show_placeholder()
         self._update_status()
 
-    def _update_status(self) -> None:
+    def _update_status(self, *_args: Any) -> None:
         if self.model is None:
             return
         n = self.model.rowCount()
@@ -400,6 +404,22 @@ class InboxPane(Pane):
         ids = [i for i in (self.model.item_id(r) for r in rows) if i is not None]
         current = self.current_id()
         return ids or ([current] if current is not None else [])
+
+    def open_item(self, item_id: int) -> None:
+        """Select ``item_id`` if it is loaded in the list, and show it in the reading pane either way."""
+        if self.model is None or self.store is None:
+            return
+        row = self.model.row_of(item_id)
+        if row is not None:
+            self.table.selectRow(row)
+            self.table.scrollTo(self.model.index(row, Column.SUBJECT))
+            return
+        conn = self.store.reader()
+        item = repo.get_item(conn, item_id)
+        if item is not None:
+            self.table.clearSelection()
+            self.reading.show_item(item, repo.context(conn, item_id, CONTEXT_LIMIT))
+            self._update_action_state(item)
 
     def move_selection(self, step: int) -> None:
         """Select the next (step 1) or previous (-1) item."""
@@ -529,7 +549,9 @@ class InboxPane(Pane):
             try:
                 await tickets.open_from_inbox(item_id)
             except (LookupError, ValueError) as exc:
-                QMessageBox.information(self, "Convert to ticket", str(exc))
+                box = QMessageBox(QMessageBox.Icon.Information, "Convert to ticket", str(exc), parent=self)
+                box.setTextFormat(Qt.TextFormat.PlainText)
+                box.exec()
             else:
                 tickets.bus.publish(
                     Notice(

@@ -7,7 +7,6 @@ plain text with an "Open" button, so the moderator sees where it leads before an
 
 from __future__ import annotations
 
-import html
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -228,7 +227,3 @@ class UpdateDialog(QDialog):
         if self.reddit.isChecked():
             out.append("reddit")
         return out
-
-
-def escape(text: str) -> str:
-    return html.escape(text)

@@ -9,7 +9,6 @@ changes itself on a drop (the view calls ``RoadmapService.move_card``, the store
 from __future__ import annotations
 
 import enum
-import html
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from PySide6.QtCore import QAbstractListModel, QByteArray, QMimeData, QModelInde
 
 from atlas_desk.core.roadmap import VOTE_SOURCES, is_community_driven
 from atlas_desk.store.roadmap import RoadmapRow
+from atlas_desk.ui.text import plain_tooltip
 
 MIME_TYPE = "application/x-atlas-desk-roadmap-card"
 CACHE_SIZE = 256
@@ -78,11 +78,6 @@ class CardView:
         return "\n".join(lines)
 
 
-def rich_tooltip(text: str) -> str:
-    """A plain text tooltip on Qt's deliberate rich path: escaped, whitespace kept (never guessed as HTML)."""
-    return f"<p style='white-space:pre-wrap'>{html.escape(text)}</p>"
-
-
 class ColumnModel(QAbstractListModel):
     """The cards of one column, by id; rows come from ``load`` (ids → CardView) through a bounded cache."""
 
@@ -125,7 +120,7 @@ class ColumnModel(QAbstractListModel):
         if role == CardRole.Pending:
             return view.row.pending
         if role == Qt.ItemDataRole.ToolTipRole:
-            return rich_tooltip(view.tooltip_text())
+            return plain_tooltip(view.tooltip_text())
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return f"{view.row.title}, {view.total_votes} votes"
         return None

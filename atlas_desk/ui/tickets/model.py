@@ -14,6 +14,7 @@ from atlas_desk.core.sla import SlaPolicy, SlaState, format_left
 from atlas_desk.core.types import Platform
 from atlas_desk.store.tickets import TicketRow
 from atlas_desk.ui import icons
+from atlas_desk.ui.text import plain_tooltip
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -211,7 +212,7 @@ class TicketQueueModel(QAbstractTableModel):
                 due = self.policy.due(t.opened_at).astimezone().strftime("%a %d %b %H:%M")
                 return f"First reply due {due}"
             if col == Column.SUBJECT:
-                return t.subject
+                return plain_tooltip(t.subject)
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return self.data(index, Qt.ItemDataRole.DisplayRole)
         return None

@@ -6,8 +6,7 @@ Knows nothing of the app: the pane gives it the words, the glyph name and what t
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from atlas_desk.ui import icons
 
@@ -36,6 +35,11 @@ class EmptyState(QWidget):
         action_text: str = "",
         parent: QWidget | None = None,
     ) -> None:
+        # Imported here, not at module level: plain_label is used before the window's first paint, and the
+        # Python types of QFont and QSizePolicy take a few ms to create.
+        from PySide6.QtGui import QFont
+        from PySide6.QtWidgets import QSizePolicy
+
         super().__init__(parent)
         self._glyph = glyph
 
@@ -120,6 +124,8 @@ class EmptyState(QWidget):
             # A pane may pass an emoji instead of an icon name: show it as large plain text.
             self.glyph_label.setTextFormat(Qt.TextFormat.PlainText)
             self.glyph_label.setText(self._glyph)
+            from PySide6.QtGui import QFont
+
             font = QFont(self.font())
             font.setPixelSize(round(self.GLYPH_SIZE * 0.8))
             self.glyph_label.setFont(font)

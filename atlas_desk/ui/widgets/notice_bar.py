@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMessageBox, QPushButton, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from atlas_desk.ui.widgets.empty_state import plain_label
 
@@ -79,6 +79,8 @@ class NoticeBar(QFrame):
 
     def show_history(self) -> None:
         """List the earlier notices in a plain-text message box."""
+        from PySide6.QtWidgets import QMessageBox  # its Python type is made on first use, not at start-up
+
         lines = [f"{LEVEL_WORDS[n.level]}{' · ' + n.area if n.area else ''}: {n.text}" for n in self.history]
         box = QMessageBox(
             QMessageBox.Icon.Information, "Notices", "Recent notices, newest last:", parent=self

@@ -10,20 +10,9 @@ import logging
 from collections.abc import Sequence
 from typing import Protocol
 
-from PySide6.QtCore import QItemSelectionModel, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QMouseEvent
-from PySide6.QtWidgets import (
-    QDialog,
-    QDialogButtonBox,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from atlas_desk.core.types import OutboxAction
 from atlas_desk.ui import icons
@@ -101,6 +90,10 @@ class FailedActionsDialog(QDialog):
     COLUMNS = ("Platform", "Action", "Target", "Attempts", "Error")
 
     def __init__(self, source: OutboxSource, parent: QWidget | None = None) -> None:
+        # Item-view classes are imported here: creating their Python types costs ~4 ms, and the indicator
+        # (this module) is built before the window's first paint.
+        from PySide6.QtWidgets import QDialogButtonBox, QHeaderView, QTableWidget
+
         super().__init__(parent)
         self.setWindowTitle("Failed actions")
         self.source = source
@@ -133,6 +126,8 @@ class FailedActionsDialog(QDialog):
 
     def reload(self) -> None:
         """Read the failed actions again."""
+        from PySide6.QtWidgets import QTableWidgetItem
+
         actions = list(self.source.failed_actions())
         self._ids = [a.id for a in actions]
         self.table.setRowCount(len(actions))
@@ -155,6 +150,8 @@ class FailedActionsDialog(QDialog):
 
     def select_row(self, row: int) -> None:
         """Select one row (``selectRow`` would toggle it while Ctrl is held)."""
+        from PySide6.QtCore import QItemSelectionModel
+
         index = self.table.model().index(row, 0)
         flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
         selection = self.table.selectionModel()
