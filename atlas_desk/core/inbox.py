@@ -120,10 +120,10 @@ class InboxService:
         """Run ``change`` and move the unread counts by the difference it made to ``ids``' buckets."""
         if self._counts is None:
             return change()
-        before = Counter(k for keys in repo.unread_buckets(conn, ids, self.mentions) for k in keys)
+        before = repo.unread_key_counts(conn, ids, self.mentions)
         result = change()
         after_ids = list(ids) + list(more_ids(result) if more_ids else ())
-        after = Counter(k for keys in repo.unread_buckets(conn, after_ids, self.mentions) for k in keys)
+        after = repo.unread_key_counts(conn, after_ids, self.mentions)
         with self._lock:
             if self._counts is not None:
                 self._counts.update(after)
@@ -133,16 +133,24 @@ class InboxService:
     # ---------------------------------------------------------------------------------------- jobs
 
     def _upsert_job(self, conn: sqlite3.Connection, items: list[InboxItem]) -> tuple[list[int], list[int]]:
+        if self._counts is None:
+            return repo.upsert_items(conn, items)
+        # The upsert finds the items that already exist (one lookup for the batch) and hands their ids over
+        # before writing, so their old buckets come off the counts; new and changed ones go back on after.
+        before: Counter[str] = Counter()
         existing: list[int] = []
-        if self._counts is not None:
-            for item in items:
-                row = conn.execute(
-                    "SELECT id FROM inbox_items WHERE platform = ? AND platform_id = ?",
-                    (str(item.platform), item.platform_id),
-                ).fetchone()
-                if row is not None:
-                    existing.append(int(row[0]))
-        return self._tracked(conn, existing, lambda: repo.upsert_items(conn, items), lambda r: r[0])
+
+        def take_before(ids: list[int]) -> None:
+            existing.extend(ids)
+            before.update(repo.unread_key_counts(conn, ids, self.mentions))
+
+        new_ids, changed_ids = repo.upsert_items(conn, items, before_update=take_before)
+        after = repo.unread_key_counts(conn, existing + new_ids, self.mentions)
+        with self._lock:
+            if self._counts is not None:
+                self._counts.update(after)
+                self._counts.subtract(before)
+        return new_ids, changed_ids
 
     def _run(
         self,

@@ -14,12 +14,13 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from atlas_desk.core.types import InboxItem
+from atlas_desk.core.types import Account, InboxItem
 
 # Private-use characters around FTS5 highlight()/snippet() matches: never HTML, never in community text.
 HL_START = "\ue000"
@@ -217,13 +218,28 @@ def _row(r: Sequence[Any], hl: bool = False) -> InboxRow:
 
 # --------------------------------------------------------------------------------------------- upsert
 
+# One encoder for the ``extra`` column: the same text as ``json.dumps(extra, sort_keys=True)`` (which stored
+# rows are compared against) without building an encoder per item.
+_EXTRA_JSON = json.JSONEncoder(sort_keys=True)
+# How many natural keys one ``IN (...)`` lookup carries (well under SQLite's variable limit).
+_KEY_CHUNK = 500
+# Rows per multi-row INSERT statement (18 parameters each).
+_INSERT_CHUNK = 100
+
+# Why set-based, with few statement steps: the writer thread releases the GIL around every sqlite3_step, and
+# while the connectors' asyncio loop is busy each release is a GIL hand-off that costs the loop more than the
+# row itself. So new rows go in with multi-row INSERTs (one step per 100 rows, FTS triggers included), and
+# lookups that would return a row per item come back as one JSON aggregate (one step per chunk).
+
 
 def _iso(dt: datetime | None) -> str | None:
     if dt is None:
         return None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC).isoformat()
+    elif dt.tzinfo is not UTC:
+        dt = dt.astimezone(UTC)
+    return dt.isoformat()
 
 
 def _ts(dt: datetime) -> float:
@@ -232,38 +248,83 @@ def _ts(dt: datetime) -> float:
     return dt.timestamp()
 
 
-def _account_id(conn: sqlite3.Connection, item: InboxItem, cache: dict[tuple[str, str], int]) -> int:
-    acc = item.author
-    key = (str(acc.platform), acc.platform_id)
-    if key in cache:
-        return cache[key]
-    found = conn.execute(
-        "SELECT id, handle, display_name, created_at FROM accounts WHERE platform = ? AND platform_id = ?",
-        key,
-    ).fetchone()
-    created = _iso(acc.created_at)
-    if found is None:
+def _extra_json(extra: dict[str, Any]) -> str:
+    return _EXTRA_JSON.encode(extra) if extra else "{}"
+
+
+def _lookup(conn: sqlite3.Connection, sql: str, platform: str, platform_ids: Sequence[str]) -> list[Any]:
+    """Run ``sql`` (ending in ``platform_id IN ({marks})``) for the given keys of one platform, in chunks."""
+    rows: list[Any] = []
+    for start in range(0, len(platform_ids), _KEY_CHUNK):
+        chunk = platform_ids[start : start + _KEY_CHUNK]
+        marks = ", ".join("?" * len(chunk))
+        rows.extend(conn.execute(sql.format(marks=marks), (platform, *chunk)).fetchall())
+    return rows
+
+
+def _lookup_json(conn: sqlite3.Connection, sql: str, platform: str, platform_ids: Sequence[str]) -> list[Any]:
+    """Like ``_lookup`` for a query selecting one JSON array aggregate: its elements, one step per chunk."""
+    out: list[Any] = []
+    for (text,) in _lookup(conn, sql, platform, platform_ids):
+        if text:
+            out.extend(json.loads(text))
+    return out
+
+
+def _by_platform(keys: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for platform, platform_id in keys:
+        out.setdefault(platform, []).append(platform_id)
+    return out
+
+
+def _resolve_accounts(conn: sqlite3.Connection, items: Sequence[InboxItem]) -> dict[tuple[str, str], int]:
+    """Account ids of the authors of ``items``: one lookup per platform; creates or updates only what differs.
+
+    A new account gets a new person. When an author appears several times, the last occurrence's names win.
+    """
+    wanted: dict[tuple[str, str], Account] = {}
+    for item in items:
+        acc = item.author
+        wanted[(str(acc.platform), acc.platform_id)] = acc
+    ids: dict[tuple[str, str], int] = {}
+    for platform, platform_ids in _by_platform(wanted).items():
+        for account_id, pid, handle, display_name, created_at in _lookup_json(
+            conn,
+            "SELECT json_group_array(json_array(id, platform_id, handle, display_name, created_at))"
+            " FROM accounts WHERE platform = ? AND platform_id IN ({marks})",
+            platform,
+            platform_ids,
+        ):
+            key = (platform, pid)
+            ids[key] = int(account_id)
+            acc = wanted[key]
+            created = _iso(acc.created_at)
+            if (handle, display_name) != (acc.handle, acc.display_name) or (
+                created and created != created_at
+            ):
+                conn.execute(
+                    "UPDATE accounts SET handle = ?, display_name = ?, created_at = coalesce(?, created_at)"
+                    " WHERE id = ?",
+                    (acc.handle, acc.display_name, created, account_id),
+                )
+    missing = [key for key in wanted if key not in ids]
+    if missing:
         now = datetime.now(UTC).isoformat()
-        person = conn.execute(
-            "INSERT INTO people (display_name, created_at) VALUES (?, ?)",
-            (acc.display_name or acc.handle, now),
-        ).lastrowid
-        account_id = conn.execute(
-            "INSERT INTO accounts (person_id, platform, platform_id, handle, display_name, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (person, key[0], key[1], acc.handle, acc.display_name, created),
-        ).lastrowid
-        assert account_id is not None
-    else:
-        account_id = int(found[0])
-        if (found[1], found[2]) != (acc.handle, acc.display_name) or (created and created != found[3]):
-            conn.execute(
-                "UPDATE accounts SET handle = ?, display_name = ?, created_at = coalesce(?, created_at)"
-                " WHERE id = ?",
-                (acc.handle, acc.display_name, created, account_id),
-            )
-    cache[key] = account_id
-    return account_id
+        for key in missing:
+            acc = wanted[key]
+            person = conn.execute(
+                "INSERT INTO people (display_name, created_at) VALUES (?, ?)",
+                (acc.display_name or acc.handle, now),
+            ).lastrowid
+            account_id = conn.execute(
+                "INSERT INTO accounts (person_id, platform, platform_id, handle, display_name, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (person, key[0], key[1], acc.handle, acc.display_name, _iso(acc.created_at)),
+            ).lastrowid
+            assert account_id is not None
+            ids[key] = account_id
+    return ids
 
 
 # Content columns compared to decide whether an update is a change (the moderator's read/starred are not).
@@ -271,77 +332,158 @@ _CONTENT = (
     "kind, container, container_id, parent_id, account_id, url, created_at, created_ts, edited_at, "
     "deleted, score, reported, extra"
 )
+_ASSIGN = ", ".join(f"{c.strip()} = ?" for c in _CONTENT.split(","))
+_INSERT = f"INSERT INTO inbox_items (platform, platform_id, title, body, is_suggestion, {_CONTENT}) VALUES "
+_INSERT_ROW = "(" + ", ".join("?" * 18) + ")"
 
 
-def upsert_items(conn: sqlite3.Connection, items: Sequence[InboxItem]) -> tuple[list[int], list[int]]:
+def _insert_sql(rows: int) -> str:
+    return _INSERT + ", ".join([_INSERT_ROW] * rows)
+
+
+# Only touch title/body when they changed: the FTS trigger re-indexes on any write to them.
+_UPDATE_TEXT = f"UPDATE inbox_items SET title = ?, body = ?, is_suggestion = ?, {_ASSIGN} WHERE id = ?"
+_UPDATE = f"UPDATE inbox_items SET is_suggestion = ?, {_ASSIGN} WHERE id = ?"
+
+
+def _content(item: InboxItem, account_id: int) -> tuple[Any, ...]:
+    return (
+        str(item.kind),
+        item.container,
+        item.container_id,
+        item.parent_id,
+        account_id,
+        item.url,
+        _iso(item.created_at),
+        _ts(item.created_at),
+        _iso(item.edited_at),
+        int(item.deleted),
+        int(item.score),
+        int(item.reported),
+        _extra_json(item.extra),
+    )
+
+
+def upsert_items(
+    conn: sqlite3.Connection,
+    items: Sequence[InboxItem],
+    *,
+    before_update: Callable[[list[int]], None] | None = None,
+) -> tuple[list[int], list[int]]:
     """Insert or update items by (platform, platform_id); returns (new ids, changed ids).
 
     Creates or updates each author's account (and a person for a new account). Keeps the moderator's
     read/starred state and a local suggestion mark. An item whose content is unchanged is not reported.
+    Sets each item's ``id``. ``before_update`` is called with the ids of the items that already exist, before
+    any row is written (incremental counts read their old state there).
+
+    Set-based: one lookup per platform for the authors and one for the items, multi-row INSERTs for the new
+    rows and one ``executemany`` per kind of update, so a large batch costs little more Python than its SQL.
     """
-    new_ids: list[int] = []
-    changed_ids: list[int] = []
-    accounts: dict[tuple[str, str], int] = {}
+    if not items:
+        if before_update is not None:
+            before_update([])
+        return [], []
+    accounts = _resolve_accounts(conn, items)
+    # The first occurrence of each key goes in the set-based pass; repeats (an edit right behind its
+    # message in the same batch) are applied after it, in order, as updates.
+    first: dict[tuple[str, str], InboxItem] = {}
+    repeats: list[InboxItem] = []
     for item in items:
-        account_id = _account_id(conn, item, accounts)
-        content = (
-            str(item.kind),
-            item.container,
-            item.container_id,
-            item.parent_id,
-            account_id,
-            item.url,
-            _iso(item.created_at),
-            _ts(item.created_at),
-            _iso(item.edited_at),
-            int(item.deleted),
-            int(item.score),
-            int(item.reported),
-            json.dumps(item.extra, sort_keys=True),
-        )
-        found = conn.execute(
-            f"SELECT id, title, body, is_suggestion, {_CONTENT} FROM inbox_items"
-            " WHERE platform = ? AND platform_id = ?",
-            (str(item.platform), item.platform_id),
-        ).fetchone()
-        if found is None:
-            cur = conn.execute(
-                f"INSERT INTO inbox_items (platform, platform_id, title, body, is_suggestion, {_CONTENT})"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    str(item.platform),
-                    item.platform_id,
-                    item.title,
-                    item.body,
-                    int(item.is_suggestion),
-                    *content,
-                ),
-            )
-            assert cur.lastrowid is not None
-            item.id = cur.lastrowid
-            new_ids.append(cur.lastrowid)
-            continue
-        item_id = int(found[0])
-        item.id = item_id
-        text_changed = (found[1], found[2]) != (item.title, item.body)
-        # A platform's suggestion flag adds to the moderator's own mark, never clears it.
-        suggestion = int(bool(found[3]) or item.is_suggestion)
-        if not text_changed and tuple(found[4:]) == content and suggestion == found[3]:
-            continue
-        assignments = ", ".join(f"{c.strip()} = ?" for c in _CONTENT.split(","))
-        if text_changed:
-            # Only touch title/body when they changed: the FTS trigger re-indexes on any write to them.
-            conn.execute(
-                f"UPDATE inbox_items SET title = ?, body = ?, is_suggestion = ?, {assignments} WHERE id = ?",
-                (item.title, item.body, suggestion, *content, item_id),
-            )
+        key = (str(item.platform), item.platform_id)
+        if key in first:
+            repeats.append(item)
         else:
-            conn.execute(
-                f"UPDATE inbox_items SET is_suggestion = ?, {assignments} WHERE id = ?",
-                (suggestion, *content, item_id),
-            )
-        changed_ids.append(item_id)
+            first[key] = item
+    found: dict[tuple[str, str], Any] = {}
+    for platform, platform_ids in _by_platform(first).items():
+        for row in _lookup(
+            conn,
+            f"SELECT platform_id, id, title, body, is_suggestion, {_CONTENT} FROM inbox_items"
+            " WHERE platform = ? AND platform_id IN ({marks})",
+            platform,
+            platform_ids,
+        ):
+            found[(platform, row[0])] = row
+    if before_update is not None:
+        before_update([int(row[1]) for row in found.values()])
+
+    inserts: list[tuple[Any, ...]] = []
+    fresh: list[InboxItem] = []
+    text_updates: list[tuple[Any, ...]] = []
+    updates: list[tuple[Any, ...]] = []
+    changed_ids: list[int] = []
+    new_ids: list[int] = []
+    for key, item in first.items():
+        content = _content(item, accounts[(str(item.author.platform), item.author.platform_id)])
+        row = found.get(key)
+        if row is None:
+            inserts.append((key[0], key[1], item.title, item.body, int(item.is_suggestion), *content))
+            fresh.append(item)
+            continue
+        item.id = int(row[1])
+        change = _change(row, item, content)
+        if change is not None:
+            (text_updates if change[0] else updates).append(change[1])
+            changed_ids.append(item.id)
+    if inserts:
+        for start in range(0, len(inserts), _INSERT_CHUNK):
+            chunk = inserts[start : start + _INSERT_CHUNK]
+            conn.execute(_insert_sql(len(chunk)), [value for row in chunk for value in row])
+        ids: dict[tuple[str, str], int] = {}
+        for platform, platform_ids in _by_platform((str(i.platform), i.platform_id) for i in fresh).items():
+            for pid, item_id in _lookup_json(
+                conn,
+                "SELECT json_group_array(json_array(platform_id, id)) FROM inbox_items"
+                " WHERE platform = ? AND platform_id IN ({marks})",
+                platform,
+                platform_ids,
+            ):
+                ids[(platform, pid)] = int(item_id)
+        for item in fresh:
+            item.id = ids[(str(item.platform), item.platform_id)]
+            new_ids.append(item.id)
+    if text_updates:
+        conn.executemany(_UPDATE_TEXT, text_updates)
+    if updates:
+        conn.executemany(_UPDATE, updates)
+    for item in repeats:
+        item_id = _update_one(conn, item, accounts)
+        if item_id is not None and item_id not in changed_ids:
+            changed_ids.append(item_id)
     return new_ids, changed_ids
+
+
+def _change(row: Any, item: InboxItem, content: tuple[Any, ...]) -> tuple[bool, tuple[Any, ...]] | None:
+    """The UPDATE parameters that bring a stored row (id, title, body, is_suggestion, content...) to
+    ``item``, and whether its text changed; None if nothing did."""
+    text_changed = (row[2], row[3]) != (item.title, item.body)
+    # A platform's suggestion flag adds to the moderator's own mark, never clears it.
+    suggestion = int(bool(row[4]) or item.is_suggestion)
+    if not text_changed and tuple(row[5:]) == content and suggestion == row[4]:
+        return None
+    if text_changed:
+        return True, (item.title, item.body, suggestion, *content, row[1])
+    return False, (suggestion, *content, row[1])
+
+
+def _update_one(
+    conn: sqlite3.Connection, item: InboxItem, accounts: dict[tuple[str, str], int]
+) -> int | None:
+    """Apply a repeated item of a batch to its (now stored) row; the row's id if that changed it."""
+    row = conn.execute(
+        f"SELECT platform_id, id, title, body, is_suggestion, {_CONTENT} FROM inbox_items"
+        " WHERE platform = ? AND platform_id = ?",
+        (str(item.platform), item.platform_id),
+    ).fetchone()
+    item.id = int(row[1])
+    change = _change(
+        row, item, _content(item, accounts[(str(item.author.platform), item.author.platform_id)])
+    )
+    if change is None:
+        return None
+    conn.execute(_UPDATE_TEXT if change[0] else _UPDATE, change[1])
+    return item.id
 
 
 # -------------------------------------------------------------------------------------------- windows
@@ -482,6 +624,37 @@ def rows_by_id(
     return out
 
 
+def keys_by_id(
+    conn: sqlite3.Connection, ids: Sequence[int], flt: InboxFilter | None = None
+) -> list[tuple[float, int]]:
+    """The (created_ts, id) keys of the given ids (any order); with ``flt`` only those matching it.
+
+    What the list model needs to place new items: no row is built, so a burst of thousands of new ids costs
+    the GUI thread a few indexed lookups. Full-text filters go through one rowid range of the FTS index.
+    """
+    if not ids:
+        return []
+    match = _match_expression(flt) if flt is not None else None
+    clauses, params = _where(flt) if flt is not None else ([], [])
+    where = "".join(f" AND {c}" for c in clauses)
+    if match is not None:
+        wanted = set(ids)
+        sql = (
+            "SELECT i.created_ts, i.id FROM inbox_fts CROSS JOIN inbox_items AS i ON i.id = inbox_fts.rowid"
+            f" WHERE inbox_fts MATCH ? AND inbox_fts.rowid BETWEEN ? AND ?{where}"
+        )
+        return [
+            (r[0], r[1]) for r in conn.execute(sql, (match, min(ids), max(ids), *params)) if r[1] in wanted
+        ]
+    out: list[tuple[float, int]] = []
+    for start in range(0, len(ids), _KEY_CHUNK):
+        chunk = list(ids[start : start + _KEY_CHUNK])
+        marks = ", ".join("?" * len(chunk))
+        sql = f"SELECT i.created_ts, i.id FROM inbox_items AS i WHERE i.id IN ({marks}){where}"
+        out.extend((r[0], r[1]) for r in conn.execute(sql, (*chunk, *params)))
+    return out
+
+
 def count(conn: sqlite3.Connection, flt: InboxFilter) -> int:
     """How many items match. A full scan at scale for broad filters: call it off the GUI thread."""
     clauses, params = _where(flt)
@@ -561,24 +734,39 @@ def unread_counts(conn: sqlite3.Connection, mentions: Sequence[str] = ()) -> dic
 def unread_buckets(
     conn: sqlite3.Connection, ids: Sequence[int], mentions: Sequence[str] = ()
 ) -> list[list[str]]:
-    """For each given id that is unread, the count keys it contributes to (used for incremental counts)."""
+    """For each given id that is unread, the count keys it contributes to (used for incremental counts).
+
+    Repeated ids count once. Mentions are matched over rowid ranges of the full-text index: ``rowid IN (...)``
+    would run the query once per id, a range (new items are consecutive) runs it once.
+    """
     if not ids:
         return []
-    marks = ", ".join("?" * len(ids))
-    rows = conn.execute(
-        f"SELECT id, platform, container_id, reported, is_suggestion, starred FROM inbox_items"
-        f" WHERE read = 0 AND id IN ({marks})",
-        list(ids),
-    ).fetchall()
+    unique = sorted(set(ids))
+    rows: list[Any] = []
+    for start in range(0, len(unique), _KEY_CHUNK):
+        chunk = unique[start : start + _KEY_CHUNK]
+        marks = ", ".join("?" * len(chunk))
+        rows.extend(
+            conn.execute(
+                f"SELECT id, platform, container_id, reported, is_suggestion, starred FROM inbox_items"
+                f" WHERE read = 0 AND id IN ({marks})",
+                chunk,
+            ).fetchall()
+        )
     mentioned: set[int] = set()
     match = mentions_query(mentions)
     if match is not None and rows:
-        mentioned = {
-            r[0]
-            for r in conn.execute(
-                f"SELECT rowid FROM inbox_fts WHERE inbox_fts MATCH ? AND rowid IN ({marks})", (match, *ids)
+        unread = sorted(int(r[0]) for r in rows)
+        wanted = set(unread)
+        for low, high in _id_ranges(unread):
+            mentioned.update(
+                r[0]
+                for r in conn.execute(
+                    "SELECT rowid FROM inbox_fts WHERE inbox_fts MATCH ? AND rowid BETWEEN ? AND ?",
+                    (match, low, high),
+                )
+                if r[0] in wanted
             )
-        }
     return [
         bucket_keys(
             r[1],
@@ -590,6 +778,63 @@ def unread_buckets(
         )
         for r in rows
     ]
+
+
+def unread_key_counts(
+    conn: sqlite3.Connection, ids: Sequence[int], mentions: Sequence[str] = ()
+) -> Counter[str]:
+    """How many of the given items (those unread) count under each unread-count key; repeated ids count once.
+
+    The same totals as summing ``unread_buckets``, aggregated in SQL: a few result rows (one per container)
+    instead of one per item, which keeps the writer's statement steps, and so its GIL hand-offs, few.
+    """
+    counts: Counter[str] = Counter()
+    if not ids:
+        return counts
+    unique = sorted(set(ids))
+    for start in range(0, len(unique), _KEY_CHUNK):
+        chunk = unique[start : start + _KEY_CHUNK]
+        marks = ", ".join("?" * len(chunk))
+        rows = conn.execute(
+            "SELECT platform, container_id, sum(reported), sum(is_suggestion), sum(starred), count(*)"
+            f" FROM inbox_items WHERE read = 0 AND id IN ({marks}) GROUP BY platform, container_id",
+            chunk,
+        ).fetchall()
+        for platform, container_id, reported, suggestions, starred, n in rows:
+            counts[ALL] += n
+            counts[UNREAD] += n
+            counts[platform_key(platform)] += n
+            counts[container_key(platform, container_id)] += n
+            counts[MODERATION] += reported
+            counts[SUGGESTIONS] += suggestions
+            counts[STARRED] += starred
+        match = mentions_query(mentions)
+        if match is not None:
+            for low, high in _id_ranges(chunk):
+                counts[MENTIONS] += conn.execute(
+                    "SELECT count(*) FROM inbox_fts CROSS JOIN inbox_items AS i ON i.id = inbox_fts.rowid"
+                    f" WHERE inbox_fts MATCH ? AND inbox_fts.rowid BETWEEN ? AND ? AND i.read = 0"
+                    f" AND i.id IN ({marks})",
+                    (match, low, high, *chunk),
+                ).fetchone()[0]
+    return +counts  # without zero entries, like summing unread_buckets
+
+
+#: Ids further apart than this start a new range in ``unread_buckets``' mention lookups.
+_RANGE_GAP = 64
+
+
+def _id_ranges(ids: Sequence[int]) -> list[tuple[int, int]]:
+    """(low, high) ranges covering sorted ``ids``, split where neighbours are more than _RANGE_GAP apart."""
+    ranges: list[tuple[int, int]] = []
+    low = high = ids[0]
+    for i in ids[1:]:
+        if i - high > _RANGE_GAP:
+            ranges.append((low, high))
+            low = i
+        high = i
+    ranges.append((low, high))
+    return ranges
 
 
 def containers(conn: sqlite3.Connection) -> list[tuple[str, str, str]]:

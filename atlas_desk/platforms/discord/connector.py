@@ -18,6 +18,7 @@ import contextlib
 import dataclasses
 import hashlib
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
@@ -38,6 +39,9 @@ NONCE_LENGTH = 25  # Discord accepts nonces of at most 25 characters
 HISTORY_BATCH = 100
 RECENT_LIMIT = 20_000  # messages remembered for de-duplication, deletes and reaction counts
 RECENT_CHARS = 16_000_000  # ... and at most this much of their text
+# How long the gateway task may go on handling already-received events before it lets the loop run: under
+# qasync the loop is the GUI thread, and its timers and paints must come round at least every few frames.
+GATEWAY_SLICE = 0.008
 
 # Gateway close codes after which reconnecting cannot help, in the moderator's words.
 _FATAL_CLOSE = {
@@ -105,6 +109,7 @@ class _DeskClient(discord.Client):
         self._desk = connector
         self._reidentify_delay = reidentify_delay
         _guard_parsers(self)
+        _pace_gateway(self)
 
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
         # discord.py waits 5 s before every IDENTIFY after the first (Discord's identify rate limit).
@@ -123,8 +128,12 @@ class _DeskClient(discord.Client):
     async def on_disconnect(self) -> None:
         self._desk._on_disconnect()
 
-    async def on_message(self, message: discord.Message) -> None:
-        self._desk._on_message(message)
+    def dispatch(self, event: str, /, *args: Any, **kwargs: Any) -> None:
+        # Messages reach the connector synchronously, inside the gateway's parse: an ``async on_message``
+        # costs a task and a loop round per message, which on the desk's qasync loop is a Qt timer each.
+        if event == "message":
+            self._desk._on_message(args[0])
+        super().dispatch(event, *args, **kwargs)
 
     async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
         self._desk._on_edit(payload)
@@ -167,6 +176,36 @@ def _guard_parsers(client: discord.Client) -> None:
 
     for name, parse in list(parsers.items()):
         parsers[name] = guard(name, parse)
+
+
+def _pace_gateway(client: discord.Client) -> None:
+    """Make every gateway connection's event loop yield to the asyncio loop after ``GATEWAY_SLICE`` of work.
+
+    discord.py handles every event already in the socket's buffer in one go (aiohttp hands them over without
+    suspending), so a burst of a few thousand messages a second held the desk's GUI thread for 60–100 ms at
+    a time. Every connection (a fresh one or a resume) passes through ``_update_references``: the hook.
+    """
+    state: Any = client._connection
+    update: Callable[[Any], None] | None = getattr(state, "_update_references", None)
+    if update is None:  # a private hook: if a later discord.py drops it, lose the pacing, not the connection
+        log.warning("discord.py has no _update_references: gateway events are not paced")
+        return
+
+    def update_and_pace(ws: Any) -> None:
+        update(ws)
+        poll: Callable[[], Awaitable[None]] = ws.poll_event
+        slice_end = time.monotonic() + GATEWAY_SLICE
+
+        async def paced_poll_event() -> None:
+            nonlocal slice_end
+            await poll()
+            if time.monotonic() >= slice_end:
+                await asyncio.sleep(0)
+                slice_end = time.monotonic() + GATEWAY_SLICE
+
+        ws.poll_event = paced_poll_event
+
+    state._update_references = update_and_pace
 
 
 class DiscordConnector:

@@ -35,6 +35,7 @@ from PySide6.QtCore import (
 
 from atlas_desk.store import inbox as repo
 from atlas_desk.store.inbox import InboxFilter, InboxRow
+from atlas_desk.ui.text import plain_tooltip
 
 log = logging.getLogger("atlas_desk.ui")
 
@@ -45,6 +46,8 @@ MAX_CHUNK = 25_000  # keys per fetchMore: about one frame of work at most
 # With a search the windows carry whole rows with highlights: smaller, so a keystroke stays one short query.
 FTS_FIRST_CHUNK = 2 * PAGE_SIZE
 FTS_MAX_CHUNK = 2_000
+# New ids merged per frame (the keys of 2,000 ids are read and placed in a few milliseconds).
+MAX_ADDED_PER_FRAME = 2_000
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -254,7 +257,7 @@ class InboxModel(QAbstractTableModel):
             return self._display(row, col)
         if role == Qt.ItemDataRole.ToolTipRole:
             if col == Column.SUBJECT:
-                return inert((row.title + "\n" if row.title else "") + row.body[:300])
+                return plain_tooltip(inert((row.title + "\n" if row.title else "") + row.body[:300]))
             if col == Column.AGE:
                 return row.created_at
             return None
@@ -349,7 +352,9 @@ class InboxModel(QAbstractTableModel):
     def flush(self) -> None:
         """Merge pending additions now (tests, benchmarks)."""
         self._flush_timer.stop()
-        self._flush_added()
+        while self._pending_added:
+            self._flush_added()
+        self._flush_timer.stop()
 
     def stop(self) -> None:
         """Drop pending additions and stop the frame timer (the store is going away)."""
@@ -485,6 +490,10 @@ class InboxModel(QAbstractTableModel):
             self._pages.popitem(last=False)
         return rows
 
+    def _newer(self, a: tuple[float, int], b: tuple[float, int]) -> bool:
+        """True if key ``a`` sorts before (is newer than) key ``b`` in the current order."""
+        return a[1] > b[1] if self._by_id else a > b
+
     def _position(self, ts: float, item_id: int) -> int:
         """Index of the first loaded key that sorts after (is older than) the given key."""
         lo, hi = 0, len(self._ids)
@@ -500,16 +509,26 @@ class InboxModel(QAbstractTableModel):
         return lo
 
     def _flush_added(self) -> None:
-        ids, self._pending_added = self._pending_added, []
+        # At most MAX_ADDED_PER_FRAME ids per frame, the rest in the next ones: a live burst of thousands of
+        # messages a second must never hold the GUI thread for longer than a frame or two.
+        ids = self._pending_added[:MAX_ADDED_PER_FRAME]
+        del self._pending_added[:MAX_ADDED_PER_FRAME]
+        if self._pending_added:
+            self._flush_timer.start()
         if not ids:
             return
         try:
-            rows = repo.rows_by_id(self._conn(), ids, self._filter)
+            # Only the sort keys: a burst can bring thousands of ids per frame, and building their rows here
+            # stalled the GUI thread for a fifth of a second; rows are read by page when painted.
+            found = repo.keys_by_id(self._conn(), ids, self._filter)
         except sqlite3.Error:
             log.exception("reading new inbox items failed")
             return
-        keys = sorted({row.key for row in rows}, key=(lambda k: k[1]) if self._by_id else None, reverse=True)
+        keys = sorted(set(found), key=(lambda k: k[1]) if self._by_id else None, reverse=True)
         groups: dict[int, list[tuple[float, int]]] = {}
+        if keys and self._ids and self._newer(keys[-1], (self._ts[0], self._ids[0])):
+            # Live messages: all newer than the top row, one insert there (no search per key).
+            keys, groups = [], {0: keys}
         for ts, item_id in keys:
             pos = self._position(ts, item_id)
             if pos < len(self._ids) and self._ids[pos] == item_id:
