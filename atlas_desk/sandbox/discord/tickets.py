@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -49,6 +49,10 @@ class TicketSandboxMixin:
     support_channel_id: str
     community: Any
 
+    if TYPE_CHECKING:
+        # The rest of DiscordSandbox's helpers (ids, payloads, dispatch): typed there, not repeated here.
+        def __getattr__(self, name: str) -> Any: ...
+
     def _init_tickets(self) -> None:
         self._dm_channels: dict[str, dict[str, Any]] = {}
         self._dm_by_user: dict[str, str] = {}
@@ -56,13 +60,13 @@ class TicketSandboxMixin:
         self._callbacks: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.callbacks: list[dict[str, Any]] = []  # every interaction callback received, for tests
         self._interaction_tokens: dict[str, str] = {}  # interaction id → token, until answered
-        self._no_tickets_role = self._derived_id("role:no-tickets")  # type: ignore[attr-defined]
+        self._no_tickets_role = self._derived_id("role:no-tickets")
         self._roles.append(
-            self._role(self._no_tickets_role, NO_TICKETS_ROLE, 0, 1)  # type: ignore[attr-defined]
+            self._role(self._no_tickets_role, NO_TICKETS_ROLE, 0, 1)
         )
         for member in self.community.members:
             if member.blocked:
-                uid = self._user_id(member.key)  # type: ignore[attr-defined]
+                uid = self._user_id(member.key)
                 self._members[uid]["roles"].append(self._no_tickets_role)
         self._seed_tickets()
 
@@ -82,7 +86,7 @@ class TicketSandboxMixin:
                 {
                     "id": self._derived_id(f"tag:{name}"),
                     "name": name,
-                    "moderated": False,  # type: ignore[attr-defined]
+                    "moderated": False,
                     "emoji_id": None,
                     "emoji_name": fmt.TAG_EMOJI.get(name),
                 }
@@ -93,14 +97,14 @@ class TicketSandboxMixin:
         earlier: dict[str, int] = {}
         for n, ticket in enumerate(sorted(tickets, key=lambda t: t.opened_at)):
             tid = str(ticket.thread_id)
-            uid = self._user_id(ticket.requester_key)  # type: ignore[attr-defined]
+            uid = self._user_id(ticket.requester_key)
             user = self._users[uid]
             member = members.get(ticket.requester_key)
             name = user.get("global_name") or user["username"]
             dm = self._dm_payload(uid)
             assignee = ""
             if ticket.assignee_key:
-                auid = self._user_id(ticket.assignee_key)  # type: ignore[attr-defined]
+                auid = self._user_id(ticket.assignee_key)
                 assignee = self._users[auid]["username"]
             card = fmt.Card(
                 requester_id=uid,
@@ -125,23 +129,23 @@ class TicketSandboxMixin:
             meta["create_timestamp"] = ticket.opened_at.isoformat()
             if ticket.status == "closed":
                 meta["archived"] = meta["locked"] = True
-            starter = self._message_payload(tid, tid, self.bot_user, f"Ticket from {name}", ticket.opened_at)  # type: ignore[attr-defined]
+            starter = self._message_payload(tid, tid, self.bot_user, f"Ticket from {name}", ticket.opened_at)
             starter["embeds"] = [fmt.card_embed(card, self.community.now)]
-            self._store(starter)  # type: ignore[attr-defined]
+            self._store(starter)
             for i, tm in enumerate(ticket.messages):
                 mid = str(_snowflake_at(tm.created_at, (n * 64 + i + 1) & 0x3FFFFF))
                 if tm.role == "member":
                     author, text = self.bot_user, fmt.member_text(name, tm.body, [])
                 elif tm.role == "moderator":
-                    mod = self._users[self._user_id(tm.author_key)]  # type: ignore[attr-defined]
+                    mod = self._users[self._user_id(tm.author_key)]
                     author, text = self.bot_user, fmt.reply_text(mod["username"], tm.body)
-                    dm_msg = self._message_payload(  # type: ignore[attr-defined]
+                    dm_msg = self._message_payload(
                         str(int(mid) + 1), dm["id"], self.bot_user, tm.body, tm.created_at
                     )
-                    self._store(dm_msg)  # type: ignore[attr-defined]
+                    self._store(dm_msg)
                 else:
-                    author, text = self._users[self._user_id(tm.author_key)], tm.body  # type: ignore[attr-defined]
-                self._store(self._message_payload(mid, tid, author, text, tm.created_at))  # type: ignore[attr-defined]
+                    author, text = self._users[self._user_id(tm.author_key)], tm.body
+                self._store(self._message_payload(mid, tid, author, text, tm.created_at))
 
     def _ticket_routes(self) -> list[tuple[str, str, Any]]:
         return [
@@ -162,7 +166,7 @@ class TicketSandboxMixin:
     def _dm_payload(self, user_id: str) -> dict[str, Any]:
         cid = self._dm_by_user.get(user_id)
         if cid is None:
-            cid = self._next_id()  # type: ignore[attr-defined]
+            cid = self._next_id()
             self._dm_by_user[user_id] = cid
             self._dm_channels[cid] = {
                 "id": cid,
@@ -177,7 +181,7 @@ class TicketSandboxMixin:
         from atlas_desk.sandbox.discord.server import _ApiError
         from atlas_desk.sandbox.http import json_response
 
-        data = await self._read_body(request)  # type: ignore[attr-defined]
+        data = await self._read_body(request)
         uid = str(data.get("recipient_id", ""))
         if uid not in self._users:
             raise _ApiError(400, 50033, "Invalid Recipient(s)")
@@ -191,11 +195,11 @@ class TicketSandboxMixin:
         self, member_key: str, text: str, *, attachments: list[str] | None = None
     ) -> dict[str, Any]:
         """A member writes to the bot in their DM channel: stored and dispatched (no guild_id)."""
-        uid = self._user_id(member_key)  # type: ignore[attr-defined]
+        uid = self._user_id(member_key)
         channel = self._dm_payload(uid)
         files = [
             {
-                "id": self._next_id(),  # type: ignore[attr-defined]
+                "id": self._next_id(),
                 "filename": url.rsplit("/", 1)[-1] or "file",
                 "size": 1024,
                 "url": url,
@@ -203,27 +207,28 @@ class TicketSandboxMixin:
             }
             for url in attachments or []
         ]
-        payload = self._message_payload(  # type: ignore[attr-defined]
+        payload: dict[str, Any] = self._message_payload(
             self._next_id(),
             channel["id"],
             self._users[uid],
             text,
             datetime.now(UTC),
-            attachments=files,  # type: ignore[attr-defined]
+            attachments=files,
         )
-        self._store(payload)  # type: ignore[attr-defined]
+        self._store(payload)
         channel["last_message_id"] = payload["id"]
-        self._dispatch("MESSAGE_CREATE", payload)  # type: ignore[attr-defined]
+        self._dispatch("MESSAGE_CREATE", payload)
         return payload
 
     def dm_messages(self, member_key: str) -> list[dict[str, Any]]:
         """Every message in the member's DM channel with the bot, oldest first."""
-        cid = self._dm_by_user.get(self._user_id(member_key))  # type: ignore[attr-defined]
-        return self.messages(cid) if cid else []  # type: ignore[attr-defined]
+        cid = self._dm_by_user.get(self._user_id(member_key))
+        return self.messages(cid) if cid else []
 
     def thread_messages(self, thread_id: str) -> list[dict[str, Any]]:
         """Every message of a thread, oldest first."""
-        return self.messages(thread_id)  # type: ignore[attr-defined,no-any-return]
+        found: list[dict[str, Any]] = self.messages(thread_id)
+        return found
 
     def forum_threads(self, forum_id: str | None = None) -> list[dict[str, Any]]:
         """The threads (posts) of the tickets forum (or ``forum_id``), oldest first."""
@@ -236,12 +241,12 @@ class TicketSandboxMixin:
         """(channel id, "public" | "moderators" | "dm:<user id>", messages) for every channel and thread."""
         out: list[tuple[str, str, list[dict[str, Any]]]] = []
         for cid in self._channels:
-            out.append((cid, "moderators" if self._hidden(cid) else "public", self.messages(cid)))  # type: ignore[attr-defined]
+            out.append((cid, "moderators" if self._hidden(cid) else "public", self.messages(cid)))
         for tid, thread in self._threads.items():
             where = "moderators" if self._hidden(thread["parent_id"]) else "public"
-            out.append((tid, where, self.messages(tid)))  # type: ignore[attr-defined]
+            out.append((tid, where, self.messages(tid)))
         for cid, ch in self._dm_channels.items():
-            out.append((cid, f"dm:{ch['recipients'][0]['id']}", self.messages(cid)))  # type: ignore[attr-defined]
+            out.append((cid, f"dm:{ch['recipients'][0]['id']}", self.messages(cid)))
         return out
 
     def _hidden(self, channel_id: str) -> bool:
@@ -258,7 +263,7 @@ class TicketSandboxMixin:
         ch = self._channels[channel_id]
         ch["permission_overwrites"] = []
         self._moderator_only.discard(channel_id)
-        self._dispatch("CHANNEL_UPDATE", ch)  # type: ignore[attr-defined]
+        self._dispatch("CHANNEL_UPDATE", ch)
 
     # -- channels, forum tags, threads -----------------------------------------------------------------------
 
@@ -266,8 +271,8 @@ class TicketSandboxMixin:
         from atlas_desk.sandbox.discord.server import _ApiError
         from atlas_desk.sandbox.http import json_response
 
-        cid = self._channel_or_404(request)  # type: ignore[attr-defined]
-        data = await self._read_body(request)  # type: ignore[attr-defined]
+        cid = self._channel_or_404(request)
+        data = await self._read_body(request)
         if cid in self._threads:
             thread = self._threads[cid]
             meta = thread["thread_metadata"]
@@ -287,7 +292,7 @@ class TicketSandboxMixin:
                 meta["locked"] = bool(data["locked"])
             if data.get("auto_archive_duration"):
                 meta["auto_archive_duration"] = int(data["auto_archive_duration"])
-            self._dispatch("THREAD_UPDATE", thread)  # type: ignore[attr-defined]
+            self._dispatch("THREAD_UPDATE", thread)
             return json_response(thread)
         if cid in self._dm_channels:
             raise _ApiError(403, 50003, "Cannot execute action on a DM channel")
@@ -296,27 +301,27 @@ class TicketSandboxMixin:
             if key in data and data[key] is not None:
                 ch[key] = data[key]
         if "available_tags" in data and ch["type"] == GUILD_FORUM:
-            tags = []
+            new_tags: list[dict[str, Any]] = []
             for raw in data["available_tags"] or []:
                 tag = {
-                    "id": str(raw.get("id") or self._next_id()),  # type: ignore[attr-defined]
+                    "id": str(raw.get("id") or self._next_id()),
                     "name": str(raw.get("name", ""))[:20],
                     "moderated": bool(raw.get("moderated", False)),
                     "emoji_id": raw.get("emoji_id"),
                     "emoji_name": raw.get("emoji_name"),
                 }
-                tags.append(tag)
-            if len(tags) > 20:
+                new_tags.append(tag)
+            if len(new_tags) > 20:
                 raise _ApiError(400, 50035, "Invalid Form Body")
-            ch["available_tags"] = tags
+            ch["available_tags"] = new_tags
         if "permission_overwrites" in data and data["permission_overwrites"] is not None:
             ch["permission_overwrites"] = list(data["permission_overwrites"])
-        self._dispatch("CHANNEL_UPDATE", ch)  # type: ignore[attr-defined]
+        self._dispatch("CHANNEL_UPDATE", ch)
         return json_response(ch)
 
     async def _put_overwrite(self, request: web.Request) -> web.Response:
-        cid = self._channel_or_404(request)  # type: ignore[attr-defined]
-        data = await self._read_body(request)  # type: ignore[attr-defined]
+        cid = self._channel_or_404(request)
+        data = await self._read_body(request)
         ch = self._channels[cid]
         oid = request.match_info["overwrite_id"]
         rest = [o for o in ch["permission_overwrites"] if o["id"] != oid]
@@ -329,16 +334,16 @@ class TicketSandboxMixin:
             }
         )
         ch["permission_overwrites"] = rest
-        self._dispatch("CHANNEL_UPDATE", ch)  # type: ignore[attr-defined]
+        self._dispatch("CHANNEL_UPDATE", ch)
         return web.Response(status=204)
 
     async def _create_guild_channel(self, request: web.Request) -> web.Response:
         from atlas_desk.sandbox.http import json_response
 
-        self._check_guild(request)  # type: ignore[attr-defined]
-        data = await self._read_body(request)  # type: ignore[attr-defined]
-        cid = self._next_id()  # type: ignore[attr-defined]
-        ch = self._channel_payload(  # type: ignore[attr-defined]
+        self._check_guild(request)
+        data = await self._read_body(request)
+        cid = self._next_id()
+        ch = self._channel_payload(
             cid,
             str(data.get("name", "channel")),
             int(data.get("type", 0)),
@@ -361,22 +366,22 @@ class TicketSandboxMixin:
                 {
                     "id": self._next_id(),
                     "name": t.get("name", ""),
-                    "moderated": False,  # type: ignore[attr-defined]
+                    "moderated": False,
                     "emoji_id": None,
                     "emoji_name": t.get("emoji_name"),
                 }
                 for t in data["available_tags"]
             ]
         self._channels[cid] = ch
-        self._dispatch("CHANNEL_CREATE", ch)  # type: ignore[attr-defined]
+        self._dispatch("CHANNEL_CREATE", ch)
         return json_response(ch)
 
     async def _create_forum_thread(self, request: web.Request) -> web.Response:
         from atlas_desk.sandbox.discord.server import _ApiError
         from atlas_desk.sandbox.http import json_response
 
-        cid = self._channel_or_404(request)  # type: ignore[attr-defined]
-        data = await self._read_body(request)  # type: ignore[attr-defined]
+        cid = self._channel_or_404(request)
+        data = await self._read_body(request)
         ch = self._channels.get(cid)
         if ch is None or ch["type"] != GUILD_FORUM:
             raise _ApiError(400, 50024, "Cannot execute action on this channel type")
@@ -387,23 +392,23 @@ class TicketSandboxMixin:
         tags = [str(t) for t in data.get("applied_tags") or []]
         if any(t not in known for t in tags):
             raise _ApiError(400, 50035, "Invalid Form Body")
-        tid = self._next_id()  # type: ignore[attr-defined]
+        tid = self._next_id()
         now = datetime.now(UTC)
-        thread = self._thread_payload(tid, cid, str(data.get("name", ""))[:100], self.bot_id, now)  # type: ignore[attr-defined]
+        thread = self._thread_payload(tid, cid, str(data.get("name", ""))[:100], self.bot_id, now)
         thread["applied_tags"] = tags
         self._threads[tid] = thread
         # A forum post's starter message has the thread's id, as on Discord.
-        starter = self._message_payload(  # type: ignore[attr-defined]
+        starter = self._message_payload(
             tid, tid, self.bot_user, str(message.get("content") or ""), now
         )
         if message.get("embeds"):
             starter["embeds"] = message["embeds"]
         if message.get("components"):
             starter["components"] = message["components"]
-        self._store(starter)  # type: ignore[attr-defined]
-        self._sent.setdefault(tid, []).append(starter)  # type: ignore[attr-defined]
-        self._dispatch("THREAD_CREATE", {**thread, "newly_created": True})  # type: ignore[attr-defined]
-        self._dispatch("MESSAGE_CREATE", self._gateway_message(starter))  # type: ignore[attr-defined]
+        self._store(starter)
+        self._sent.setdefault(tid, []).append(starter)
+        self._dispatch("THREAD_CREATE", {**thread, "newly_created": True})
+        self._dispatch("MESSAGE_CREATE", self._gateway_message(starter))
         return json_response({**thread, "message": starter})
 
     # -- application commands and interactions ---------------------------------------------------------------
@@ -417,9 +422,9 @@ class TicketSandboxMixin:
             name = str(raw.get("name", ""))
             existing = self._commands.get(name)
             cmd = {
-                "id": existing["id"] if existing else self._next_id(),  # type: ignore[attr-defined]
+                "id": existing["id"] if existing else self._next_id(),
                 "application_id": self.community.application_id,
-                "version": self._next_id(),  # type: ignore[attr-defined]
+                "version": self._next_id(),
                 "type": int(raw.get("type", 1)),
                 "name": name,
                 "description": str(raw.get("description", "")),
@@ -454,7 +459,7 @@ class TicketSandboxMixin:
         pending = self._interaction_tokens
         if pending.get(iid) != request.match_info["token"]:
             raise _ApiError(404, 10062, "Unknown interaction")
-        data = await self._read_body(request)  # type: ignore[attr-defined]
+        data = await self._read_body(request)
         pending.pop(iid, None)  # an interaction is answered once
         self.callbacks.append(data)
         if future is not None and not future.done():
@@ -481,8 +486,8 @@ class TicketSandboxMixin:
         data: dict[str, Any],
         message: dict[str, Any] | None = None,
     ) -> tuple[str, asyncio.Future[dict[str, Any]]]:
-        uid = self._user_id(member_key)  # type: ignore[attr-defined]
-        iid = self._next_id()  # type: ignore[attr-defined]
+        uid = self._user_id(member_key)
+        iid = self._next_id()
         token = "aW50ZXJhY3Rpb24" + secrets.token_urlsafe(24)
         self._interaction_tokens[iid] = token
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
@@ -526,7 +531,7 @@ class TicketSandboxMixin:
         }
         if message is not None:
             payload["message"] = message
-        self._dispatch("INTERACTION_CREATE", payload)  # type: ignore[attr-defined]
+        self._dispatch("INTERACTION_CREATE", payload)
         return iid, future
 
     async def _submit_modal(
@@ -580,7 +585,7 @@ class TicketSandboxMixin:
 
     def panel_message(self) -> dict[str, Any] | None:
         """The newest message in the support channel carrying a button (the ticket panel)."""
-        for msg in reversed(self.messages(self.support_channel_id)):  # type: ignore[attr-defined]
+        for msg in reversed(self.messages(self.support_channel_id)):
             for row in msg.get("components") or []:
                 for comp in row.get("components", []):
                     if comp.get("type") == 2 and comp.get("custom_id"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -219,7 +220,7 @@ class SandboxModmail:
             key=lambda c: c.messages[-1].date if c.messages else datetime.min,
             reverse=True,
         )
-        wanted = {
+        wanted: Callable[[Any], bool] = {
             "new": lambda c: c.state == STATE_NEW,
             "inprogress": lambda c: c.state == STATE_IN_PROGRESS,
             "archived": lambda c: c.state == STATE_ARCHIVED,
