@@ -72,7 +72,8 @@ class Runtime:
         except ImportError as exc:
             log.error("the roadmap service is not available (%s)", exc)
         else:
-            self.roadmap = RoadmapService(self.store, self.bus)
+            handles = self.settings.desk.moderator_handles
+            self.roadmap = RoadmapService(self.store, self.bus, actor=handles[0] if handles else "")
         try:
             from atlas_desk.core.sla import SlaMonitor, SlaPolicy
             from atlas_desk.core.tickets import TicketService

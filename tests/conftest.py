@@ -67,6 +67,15 @@ def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+@pytest.fixture(scope="session", autouse=True)
+def guard_qt_binding_refcounts() -> None:
+    """The desk's start-up guard against PySide6 6.12's lost references on Python 3.11 (see ui/compat.py);
+    a test session emits enough signals to need it as much as the desk does."""
+    from atlas_desk.ui.compat import guard_singleton_refcounts
+
+    guard_singleton_refcounts()
+
+
 @pytest.fixture(autouse=True)
 def collect_garbage_on_the_main_thread() -> Iterator[None]:
     """Collect each test's garbage here, on the GUI thread.

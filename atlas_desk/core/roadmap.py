@@ -32,7 +32,7 @@ from atlas_desk.store import outbox as outbox_repo
 from atlas_desk.store import roadmap as repo
 from atlas_desk.store.db import from_db_time, to_db_time
 from atlas_desk.store.inbox import get_item
-from atlas_desk.store.roadmap import RoadmapRow
+from atlas_desk.store.roadmap import HistoryEntry, RoadmapRow
 
 log = logging.getLogger("atlas_desk.roadmap")
 
@@ -47,6 +47,7 @@ VOTE_SOURCES = {
     "discord": "Discord reactions",
     "reddit": "Reddit score",
 }
+PLATFORM_NAMES = {"discord": "Discord", "github": "GitHub", "reddit": "Reddit"}
 ROADMAP_KINDS = frozenset({"roadmap_move", "roadmap_add", "roadmap_archive"})
 
 
@@ -107,9 +108,13 @@ def _now() -> datetime:
 class RoadmapService:
     """The roadmap board's operations, and the sink of the GitHub connector's project sync."""
 
-    def __init__(self, store: StoreLike, bus: ChangeBus, runner: RunnerLike | None = None) -> None:
+    def __init__(
+        self, store: StoreLike, bus: ChangeBus, runner: RunnerLike | None = None, *, actor: str = ""
+    ) -> None:
         self.store = store
         self.bus = bus
+        # who the card history names for changes made on this desk (settings.desk.moderator_handles[0])
+        self.actor = actor or "you"
         self.runner: RunnerLike | None = None
         self._clock: Callable[[], datetime] = _now
         self._watched: dict[int, tuple[int, str, str]] = {}  # outbox id -> (card id, column before, title)
@@ -203,6 +208,10 @@ class RoadmapService:
                 out.append(LinkedItem(platform, platform_id, row[0], row[1], int(row[2])))
         return out
 
+    def history(self, item_id: int) -> list[HistoryEntry]:
+        """The card's history, oldest first: added, column changes, why-notes, archive."""
+        return repo.card_history(self.store.reader(), item_id)
+
     def total_votes(self, item: RoadmapRow | int) -> int:
         return sum(self.votes_breakdown(item).values())
 
@@ -270,6 +279,19 @@ class RoadmapService:
                 if before == after_id:
                     return 0, []
             undo = repo.move(conn, item_id, column, after_id, now=now)
+            entry = None
+            if not same_column:  # reorders are not history
+                entry = repo.add_history(
+                    conn,
+                    item_id,
+                    "moved",
+                    now=now,
+                    from_column=row.status,
+                    to_column=column,
+                    actor=self.actor,
+                    state="pending",
+                )
+                undo.append(repo.history_undo(entry))
             payload: dict[str, Any] = {
                 "project_id": info.project_id,
                 "field_id": info.status_field_id,
@@ -289,6 +311,8 @@ class RoadmapService:
                 undo=undo,
                 now=now,
             )
+            if entry is not None:
+                repo.link_history(conn, entry, action_id)
             self._watched[action_id] = (item_id, row.status, row.title)
             return action_id, [RoadmapChanged((item_id,)), OutboxChanged((action_id,))]
 
@@ -342,6 +366,10 @@ class RoadmapService:
             if row is None or info is None or row.platform_id.startswith(repo.LOCAL_PREFIX):
                 raise RoadmapError("That card cannot be archived right now.")
             undo = repo.archive(conn, item_id, now=now)
+            entry = repo.add_history(
+                conn, item_id, "archived", now=now, from_column=row.status, actor=self.actor, state="pending"
+            )
+            undo.append(repo.history_undo(entry))
             action_id = outbox_repo.enqueue(
                 conn,
                 platform=Platform.GITHUB,
@@ -351,6 +379,7 @@ class RoadmapService:
                 undo=undo,
                 now=now,
             )
+            repo.link_history(conn, entry, action_id)
             self._watched[action_id] = (item_id, row.status, row.title)
             return action_id, [RoadmapChanged((item_id,)), OutboxChanged((action_id,))]
 
@@ -398,6 +427,18 @@ class RoadmapService:
                 links=[link],
                 now=now,
             )
+            who = item.author_name or item.author
+            entry = repo.add_history(
+                conn,
+                card_id,
+                "added",
+                now=now,
+                to_column=column,
+                detail=f"{PLATFORM_NAMES.get(item.platform, item.platform)} suggestion “{title}”"
+                + (f" by {who}" if who else ""),
+                actor=self.actor,
+                state="pending",
+            )
             action_id = outbox_repo.enqueue(
                 conn,
                 platform=Platform.GITHUB,
@@ -413,10 +454,14 @@ class RoadmapService:
                     "as_draft": as_draft,
                     "local_key": key,
                 },
-                undo=[outbox_repo.delete_row("roadmap_items", card_id)],
+                undo=[
+                    outbox_repo.delete_row("roadmap_items", card_id),
+                    outbox_repo.delete_row("roadmap_history", entry),
+                ],
                 idempotency_key=key,
                 now=now,
             )
+            repo.link_history(conn, entry, action_id)
             self._watched[action_id] = (card_id, "", title)
             return card_id, [RoadmapChanged((card_id,)), OutboxChanged((action_id,))]
 
@@ -427,8 +472,11 @@ class RoadmapService:
         now = self._clock()
 
         def job(conn: sqlite3.Connection) -> tuple[int, list[Change]]:
-            if not repo.set_why_note(conn, item_id, note, now=now):
+            row = repo.get_row(conn, item_id)
+            if row is None or not repo.set_why_note(conn, item_id, note, now=now):
                 raise RoadmapError("That card is no longer on the board.")
+            if row.why_note != note.strip():
+                repo.add_history(conn, item_id, "why_note", now=now, detail=note.strip(), actor=self.actor)
             return item_id, [RoadmapChanged((item_id,))]
 
         return self._submit(job)
@@ -574,6 +622,48 @@ def refusal_text(action: OutboxAction, before: str, title: str) -> str:
     return f"“{title}” could not be archived: {reason}."
 
 
+def history_text(entry: HistoryEntry) -> str:
+    """One history entry in plain words, without its time (community text is kept as it is: show it as plain
+    text)."""
+    by = f" by {entry.actor}" if entry.actor else ""
+    github = entry.source == "github"
+    if entry.kind == "moved":
+        text = f"Moved from {entry.from_column or 'no column'} to {entry.to_column or 'no column'}"
+        text += " — changed on GitHub" if github else by
+    elif entry.kind == "added":
+        if github:
+            text = f"Added to {entry.to_column or 'the board'} — changed on GitHub"
+        else:
+            text = f"Added to {entry.to_column or 'the board'}{by}"
+            if entry.detail:
+                text += f", from inbox item: {entry.detail}"
+    elif entry.kind == "seen":
+        text = f"In {entry.to_column or 'the board'} when the desk first read the board"
+    elif entry.kind == "why_note":
+        text = f"Why note changed{by}: “{entry.detail}”" if entry.detail else f"Why note cleared{by}"
+    elif entry.kind == "archived":
+        text = "Archived — changed on GitHub" if github else f"Archived{by}"
+    else:
+        text = entry.kind.replace("_", " ").capitalize() + by
+    if entry.state == "pending":
+        text += " (pending)"
+    elif entry.state == "failed":
+        text += " — did not go through; the card went back"
+    return text
+
+
+def history_lines(entries: Sequence[HistoryEntry]) -> list[str]:
+    """The card history as the detail shows it: local time, then what happened; newest last."""
+    out = []
+    for entry in entries:
+        try:
+            when = from_db_time(entry.at).astimezone().strftime("%Y-%m-%d %H:%M")
+        except ValueError:
+            when = "?"
+        out.append(f"{when}  {history_text(entry)}")
+    return out
+
+
 def is_community_driven(row: RoadmapRow) -> bool:
     """A card that came from the community: the community-idea label, or a link to a suggestion."""
     return COMMUNITY_LABEL in row.labels or bool(row.links) or row.origin_item is not None
@@ -609,11 +699,13 @@ def _first_heading(text: str) -> str:
 
 
 def _complete_move(conn: sqlite3.Connection, action: OutboxAction, _result: dict[str, Any]) -> list[Change]:
+    repo.confirm_history(conn, action.id)
     ids = repo.clear_pending(conn, action.target)
     return [RoadmapChanged(tuple(ids))] if ids else []
 
 
 def _complete_add(conn: sqlite3.Connection, action: OutboxAction, result: dict[str, Any]) -> list[Change]:
+    repo.confirm_history(conn, action.id)
     item_id = str(result.get("item_id") or "")
     key = str(action.payload.get("local_key") or "")
     if not item_id or not key:
@@ -630,6 +722,7 @@ def _complete_publish(
 
 __all__ = [
     "DEFAULT_COLUMNS",
+    "HistoryEntry",
     "LinkedItem",
     "ProjectInfo",
     "PublishTarget",
@@ -638,6 +731,8 @@ __all__ = [
     "RoadmapService",
     "RoadmapSnapshot",
     "SyncedCard",
+    "history_lines",
+    "history_text",
     "is_community_driven",
     "votes_breakdown",
 ]

@@ -30,7 +30,7 @@ UndoEntry = dict[str, Any]
 Undo = list[UndoEntry]
 
 UNDO_TABLES: frozenset[str] = frozenset(
-    {"inbox_items", "tickets", "ticket_messages", "roadmap_items", "community_events"}
+    {"inbox_items", "tickets", "ticket_messages", "roadmap_items", "roadmap_history", "community_events"}
 )
 
 _COLUMNS = (

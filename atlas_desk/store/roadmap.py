@@ -205,6 +205,7 @@ def apply_sync(
 ) -> list[int]:
     """Make the cached board match GitHub's; return the ids of rows that changed (inserted, updated,
     archived)."""
+    first_read = get_project(conn) is None
     set_project(conn, project)
     stamp = to_db_time(now)
     changed: list[int] = []
@@ -268,12 +269,31 @@ def apply_sync(
             )
             assert cur.lastrowid is not None
             changed.append(int(cur.lastrowid))
+            # the first read finds the board as it is; later reads see cards added elsewhere
+            add_history(
+                conn,
+                int(cur.lastrowid),
+                "seen" if first_read else "added",
+                now=now if first_read else card.updated_at,
+                to_column=card.status,
+                source="github",
+            )
             continue
         if not existing.pending:
             values["status"] = card.status
             values["position"] = card.position
             if card.status != existing.status:
                 values["status_changed_at"] = changed_at
+                # moved elsewhere (github.com, another desk): GitHub's item time is when it happened
+                add_history(
+                    conn,
+                    existing.id,
+                    "moved",
+                    now=card.updated_at,
+                    from_column=existing.status,
+                    to_column=card.status,
+                    source="github",
+                )
         if not existing.why_note and card.why_note:
             values["why_note"] = card.why_note
         if _differs(existing, values):
@@ -291,6 +311,7 @@ def apply_sync(
         if r[1] not in seen:
             conn.execute("UPDATE roadmap_items SET archived = 1, updated_at = ? WHERE id = ?", (stamp, r[0]))
             changed.append(int(r[0]))
+            add_history(conn, int(r[0]), "archived", now=now, source="github")
     return changed
 
 
@@ -435,6 +456,12 @@ def confirm_local(conn: sqlite3.Connection, key: str, platform_id: str, url: str
         (local.origin_item, json.dumps(extra, sort_keys=True), local.why_note, synced.id),
     )
     conn.execute("DELETE FROM roadmap_items WHERE id = ?", (local.id,))
+    # the desk's entries (added from the inbox, notes) follow the card; the sync's "added" was this same add
+    conn.execute(
+        "DELETE FROM roadmap_history WHERE card_id = ? AND source = 'github' AND kind IN ('added', 'seen')",
+        (synced.id,),
+    )
+    conn.execute("UPDATE roadmap_history SET card_id = ? WHERE card_id = ?", (synced.id, local.id))
     return [local.id, synced.id]
 
 
@@ -463,3 +490,93 @@ def last_update(conn: sqlite3.Connection) -> str | None:
 
 def set_last_update(conn: sqlite3.Connection, when: datetime) -> None:
     set_meta(conn, LAST_UPDATE_META, to_db_time(when))
+
+
+# -- history ------------------------------------------------------------------------------------------
+
+_HISTORY_COLUMNS = "id, card_id, at, kind, from_column, to_column, detail, actor, source, state, outbox_id"
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One thing that happened to a card (``kind``: added, seen, moved, why_note, archived)."""
+
+    id: int
+    card_id: int
+    at: str  # store time text
+    kind: str
+    from_column: str = ""
+    to_column: str = ""
+    detail: str = ""
+    actor: str = ""  # the moderator's handle for desk changes; '' when not known (changes seen on GitHub)
+    source: str = "desk"  # desk | github
+    state: str = "done"  # pending | done | failed
+    outbox_id: int | None = None
+
+
+def add_history(
+    conn: sqlite3.Connection,
+    card_id: int,
+    kind: str,
+    *,
+    now: datetime,
+    from_column: str = "",
+    to_column: str = "",
+    detail: str = "",
+    actor: str = "",
+    source: str = "desk",
+    state: str = "done",
+) -> int:
+    """Record one entry of a card's history; return its id."""
+    cur = conn.execute(
+        "INSERT INTO roadmap_history (card_id, at, kind, from_column, to_column, detail, actor, source,"
+        " state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (card_id, to_db_time(now), kind, from_column, to_column, detail, actor, source, state),
+    )
+    assert cur.lastrowid is not None
+    return int(cur.lastrowid)
+
+
+def link_history(conn: sqlite3.Connection, entry_id: int, outbox_id: int) -> None:
+    """Tie a pending entry to the outbox action that carries its change to GitHub."""
+    conn.execute("UPDATE roadmap_history SET outbox_id = ? WHERE id = ?", (outbox_id, entry_id))
+
+
+def confirm_history(conn: sqlite3.Connection, outbox_id: int) -> None:
+    """GitHub accepted the action: its entries are no longer pending."""
+    conn.execute(
+        "UPDATE roadmap_history SET state = 'done' WHERE outbox_id = ? AND state = 'pending'", (outbox_id,)
+    )
+
+
+def history_undo(entry_id: int) -> outbox.UndoEntry:
+    """The undo entry that marks a desk change as failed when GitHub refuses it (or it is cancelled)."""
+    return outbox.restore("roadmap_history", entry_id, {"state": "failed"})
+
+
+def card_history(conn: sqlite3.Connection, card_id: int, limit: int = 200) -> list[HistoryEntry]:
+    """A card's history in the order the desk learnt of it (the newest ``limit`` entries).
+
+    Ordered by id, not time: a change seen in a sync carries GitHub's (second-precision) time, which may sort
+    before what the desk recorded just earlier.
+    """
+    rows = conn.execute(
+        f"SELECT {_HISTORY_COLUMNS} FROM roadmap_history WHERE card_id = ? ORDER BY id DESC LIMIT ?",
+        (card_id, limit),
+    ).fetchall()
+    return [
+        HistoryEntry(
+            id=int(r[0]),
+            card_id=int(r[1]),
+            at=str(r[2]),
+            kind=str(r[3]),
+            from_column=str(r[4]),
+            to_column=str(r[5]),
+            detail=str(r[6]),
+            actor=str(r[7]),
+            source=str(r[8]),
+            state=str(r[9]),
+            outbox_id=None if r[10] is None else int(r[10]),
+        )
+        for r in reversed(rows)
+    ]

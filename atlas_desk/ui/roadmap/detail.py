@@ -28,12 +28,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from atlas_desk.core.roadmap import VOTE_SOURCES, LinkedItem, is_community_driven
-from atlas_desk.store.roadmap import RoadmapRow
+from atlas_desk.core.roadmap import VOTE_SOURCES, LinkedItem, history_lines, is_community_driven
+from atlas_desk.store.roadmap import HistoryEntry, RoadmapRow
 
 log = logging.getLogger("atlas_desk.ui.roadmap")
 
 PLATFORM_WORDS = {"discord": "Discord", "github": "GitHub", "reddit": "Reddit"}
+
+HISTORY_SHOWN = 30  # the newest entries; older ones stay in the store
 
 _md = MarkdownIt("commonmark", {"html": False, "linkify": False}).disable("image")
 
@@ -88,7 +90,8 @@ class LinkPreview(QFrame):
 
 
 class CardDetail(QFrame):
-    """The selected card: title, meta, description, links, vote breakdown and the why-note editor."""
+    """The selected card: title, meta, description, links, vote breakdown, the why-note editor and the
+    card's history."""
 
     why_note_saved = Signal(int, str)
 
@@ -120,6 +123,9 @@ class CardDetail(QFrame):
         self.why_edit.setMaximumHeight(80)
         self.save_why = QPushButton("Save note", self)
         self.save_why.clicked.connect(self._save)
+        # history lines carry community text (titles, notes, names): plain text only
+        self.history_label = plain("", self)
+        self.history_label.setObjectName("roadmapHistory")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(14, 12, 14, 12)
         layout.setSpacing(8)
@@ -136,13 +142,21 @@ class CardDetail(QFrame):
         layout.addWidget(heading("Why note", self))
         layout.addWidget(self.why_edit)
         layout.addWidget(self.save_why, 0, Qt.AlignmentFlag.AlignRight)
+        layout.addWidget(heading("History", self))
+        layout.addWidget(self.history_label)
         layout.addStretch(1)
         self.setStyleSheet("QFrame#roadmapDetail { border-left: 1px solid palette(mid); }")
 
     def _link_clicked(self, url: QUrl) -> None:
         self.link.show_url(url.toString())
 
-    def show_card(self, row: RoadmapRow, votes: dict[str, int], linked: Sequence[LinkedItem] = ()) -> None:
+    def show_card(
+        self,
+        row: RoadmapRow,
+        votes: dict[str, int],
+        linked: Sequence[LinkedItem] = (),
+        history: Sequence[HistoryEntry] = (),
+    ) -> None:
         self.card_id = row.id
         self.title_label.setText(row.title)
         bits = [f"#{row.number}" if row.number else "Draft issue", row.status]
@@ -179,6 +193,8 @@ class CardDetail(QFrame):
         self.votes_label.setText("\n".join(lines))
         if not self.why_edit.hasFocus():
             self.why_edit.setPlainText(row.why_note)
+        lines = history_lines(history[-HISTORY_SHOWN:])
+        self.history_label.setText("\n".join(lines) if lines else "Nothing recorded yet.")
 
     def _save(self) -> None:
         if self.card_id is not None:

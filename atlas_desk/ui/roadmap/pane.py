@@ -414,7 +414,9 @@ class RoadmapPane(Pane):
             self.detail.hide()
             return
         self._selected = card_id
-        self.detail.show_card(row, service.votes_breakdown(row), service.linked_items(row))
+        self.detail.show_card(
+            row, service.votes_breakdown(row), service.linked_items(row), service.history(card_id)
+        )
         self.detail.show()
 
     def _save_why(self, card_id: int, note: str) -> None:
