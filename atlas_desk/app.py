@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import logging
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,13 @@ FIRST_PAINT_WAIT_S = 5.0
 DEMO_LIVE_RATE = 0.3  # events per second: the demo community keeps talking while you look
 # Benchmarks only: the parent's time.time() at spawn; the desk prints the time to first paint and exits.
 BENCH_SPAWN_ENV = "ATLAS_DESK_BENCH_SPAWN_TIME"
+# The heap (see settle_heap): how long the first sync may take before the heap is settled anyway, how much
+# rarer automatic full collections become (Python's default threshold is 10), when the desk collects itself.
+FIRST_SYNC_TIMEOUT_S = 300.0
+FIRST_SYNC_POLL_S = 0.25
+GC_GEN2_THRESHOLD = 100
+IDLE_GC_INTERVAL_MS = 5_000
+IDLE_GC_QUIET_S = 2.0
 
 
 def _headless_linux() -> bool:
@@ -161,6 +169,98 @@ def start_sandbox(live_rate: float) -> tuple[Any, dict[str, Any], dict[str, str]
     return sandbox, sandbox.config(), env
 
 
+# ----- the heap --------------------------------------------------------------------------------------------
+# A full (generation-2) garbage collection walks every object the collector tracks: on the desk's heap (Qt
+# wrappers, three client libraries, the connectors' recent items) that holds the GUI thread for 30–80 ms,
+# several frames. Python starts one whenever enough objects have survived the younger collections, which is
+# exactly what an ingest burst produces, so the collections landed in the middle of bursts.
+
+
+async def wait_first_sync(connectors: Iterable[Any], timeout: float = FIRST_SYNC_TIMEOUT_S) -> bool:
+    """Wait until every connector has finished its first backfill, or given up; False if ``timeout`` ran out.
+
+    Discord reports live at READY, before its backfill, so it is waited on through ``wait_caught_up``; GitHub
+    and Reddit report live only after their first full fetch.
+    """
+    import asyncio
+
+    from atlas_desk.core.types import ConnectionState
+
+    async def one(connector: Any) -> None:
+        caught_up = getattr(connector, "wait_caught_up", None)
+        if caught_up is not None:
+            with contextlib.suppress(ConnectionError):  # it stopped without catching up: nothing to wait for
+                await caught_up()
+            return
+        while connector.state is not ConnectionState.LIVE:
+            await asyncio.sleep(FIRST_SYNC_POLL_S)
+
+    waits = [asyncio.ensure_future(one(c)) for c in connectors]
+    if not waits:
+        return True
+    try:
+        _done, pending = await asyncio.wait(waits, timeout=timeout)
+    finally:
+        for task in waits:
+            task.cancel()
+    return not pending
+
+
+def settle_heap(gen2_threshold: int = GC_GEN2_THRESHOLD) -> None:
+    """Once the first sync is done: collect, freeze the survivors and make automatic full collections rarer.
+
+    What is alive then (modules, Qt wrappers, client libraries, the panes) lives as long as the desk; frozen,
+    it is never walked again, so a full collection only walks what was allocated since. Frozen objects that
+    later become cyclic garbage are not reclaimed; doing it once, after start-up, bounds that. The raised
+    threshold postpones automatic full collections (every ~100 instead of ~10 middle-generation passes), so
+    a burst of thousands of messages rarely triggers one; ``IdleCollector`` runs the postponed ones when no
+    items are arriving.
+    """
+    gc.collect()
+    gc.freeze()
+    gen0, gen1, _gen2 = gc.get_threshold()
+    gc.set_threshold(gen0, gen1, gen2_threshold)
+    log.debug("heap settled: %d objects frozen, gc thresholds %s", gc.get_freeze_count(), gc.get_threshold())
+
+
+class IdleCollector:
+    """Runs full garbage collections while no items arrive, so they stay out of ingest bursts.
+
+    Every ``interval_ms`` it checks whether the inbox has been quiet for ``quiet_s`` and whether objects
+    reached the oldest generation since the last full collection; only then it collects.
+    """
+
+    def __init__(
+        self, qbus: Any, *, interval_ms: int = IDLE_GC_INTERVAL_MS, quiet_s: float = IDLE_GC_QUIET_S
+    ) -> None:
+        from PySide6.QtCore import QTimer
+
+        self.quiet_s = quiet_s
+        self.collections = 0
+        self._last_change = time.monotonic()
+        self._timer = QTimer()
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self._tick)
+        qbus.items_added.connect(self._changed)
+        qbus.items_changed.connect(self._changed)
+        self._timer.start()
+
+    def _changed(self, _ids: object) -> None:
+        self._last_change = time.monotonic()
+
+    def _tick(self) -> None:
+        if time.monotonic() - self._last_change < self.quiet_s:
+            return  # a burst is on: the raised threshold keeps the collector out of it
+        if gc.get_count()[2] == 0:
+            return  # nothing moved to the oldest generation since its last collection
+        gc.collect()
+        self.collections += 1
+
+    def stop(self) -> None:
+        """Stop checking (the desk is closing)."""
+        self._timer.stop()
+
+
 class StoreOutboxSource:
     """The outbox indicator's view of the store: counts and failed actions read on the GUI thread (small,
     indexed queries), retry and discard sent to the writer thread, each followed by an ``OutboxChanged``."""
@@ -223,6 +323,7 @@ class Desk:
         self.reporter: Any = None
         self.notifications: Any = None  # atlas_desk.ui.notifications.DeskNotifications
         self._signal_tick: Any = None
+        self._idle_gc: IdleCollector | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed: asyncio.Event | None = None
         self._window_closed = False
@@ -504,6 +605,15 @@ class Desk:
         finally:
             if self.window is not None:
                 self.window.set_status_message(self._idle_message())
+        self._spawn(self._settle_heap(runtime), "settle the memory after the first sync")
+
+    async def _settle_heap(self, runtime: Any) -> None:
+        """After the connectors' first backfill: freeze the start-up heap, collect when idle (settle_heap)."""
+        await wait_first_sync(list(runtime.connectors.values()))
+        if self.window is None or self._idle_gc is not None:
+            return
+        settle_heap()
+        self._idle_gc = IdleCollector(self.qbus)
 
     def _idle_message(self) -> str:
         if self.demo:
@@ -515,6 +625,8 @@ class Desk:
     async def _shutdown(self) -> None:
         import asyncio
 
+        if self._idle_gc is not None:
+            self._idle_gc.stop()
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:

@@ -1,7 +1,8 @@
 """Live Discord ingest: discord.py alone beside the desk, against the sandbox gateway.
 
     python bench/discord_ingest.py [--messages 20000] [--runs 3] [--no-store]
-    QT_QPA_PLATFORM=offscreen python bench/discord_ingest.py --gui [--gateway process|thread] [--messages N]
+    QT_QPA_PLATFORM=offscreen python bench/discord_ingest.py --gui [--gateway process|thread] [--untuned]
+        [--messages N] [--gc-gen2 N] [--switch-interval S]
 
 Headless (the default): each run starts a fresh ``DiscordSandbox`` in the same process (as in PERFORMANCE.md's
 baseline), connects a client, waits until it is caught up, then has the sandbox post ``--messages``
@@ -22,7 +23,11 @@ PERFORMANCE.md's in-process baseline, but stays off the GUI thread):
   bus through the Qt bridge, the ``DiscordConnector`` on the qasync loop feeding ``InboxService``; the rate
   counts items committed to the store (``ItemsAdded``). A 5 ms ``QTimer`` heartbeat records how late each
   tick fires from the burst's start until the inbox list shows every message: the longest lateness is the
-  GUI thread's longest stall.
+  GUI thread's longest stall. Once the connector has caught up the desk's own start-up hook runs
+  (``atlas_desk.app.settle_heap`` and ``IdleCollector``, as ``Desk`` does after the first sync), and the
+  garbage collector's full passes in the stall window are timed too;
+- ``desk-untuned`` (with ``--untuned``): the same desk without that hook (Python's default collector), for a
+  before/after in the same run.
 
 Modes alternate within each run so they see the same machine load; medians and ratios to discord.py alone are
 printed. Targets (issue 3): the desk sustains ≥ 70 % of discord.py's rate with the inbox visible, and the GUI
@@ -337,7 +342,10 @@ async def headless(args: argparse.Namespace) -> int:
 
 
 class Heartbeat:
-    """A 5 ms QTimer on the GUI thread; the longest lateness of a tick is the thread's longest stall."""
+    """A 5 ms QTimer on the GUI thread; the longest lateness of a tick is the thread's longest stall.
+
+    It also times the garbage collector's full (generation-2) passes while it runs.
+    """
 
     def __init__(self) -> None:
         from PySide6.QtCore import Qt, QTimer
@@ -348,20 +356,36 @@ class Heartbeat:
         self.timer.timeout.connect(self._tick)
         self.last = 0.0
         self.lateness: list[float] = []
+        self.full_gcs: list[float] = []
+        self._gc_started = 0.0
 
     def start(self) -> None:
         self.lateness = []
+        self.full_gcs = []
         self.last = time.perf_counter()
+        gc.callbacks.append(self._gc)
         self.timer.start()
 
     def stop(self) -> dict[str, float]:
         self.timer.stop()
+        if self._gc in gc.callbacks:
+            gc.callbacks.remove(self._gc)
         late = sorted(self.lateness) or [0.0]
         return {
             "max_stall_ms": late[-1] * 1000,
             "p99_stall_ms": late[int(len(late) * 0.99)] * 1000,
             "ticks": float(len(self.lateness)),
+            "full_gcs": float(len(self.full_gcs)),
+            "full_gc_max_ms": max(self.full_gcs, default=0.0) * 1000,
         }
+
+    def _gc(self, phase: str, info: dict[str, int]) -> None:
+        if info.get("generation") != 2:
+            return
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        else:
+            self.full_gcs.append(time.perf_counter() - self._gc_started)
 
     def _tick(self) -> None:
         now = time.perf_counter()
@@ -380,10 +404,15 @@ async def gui_bare(n: int, kind: str) -> dict[str, float]:
         await gateway.stop()
 
 
-async def gui_desk(n: int, directory: Path, kind: str) -> dict[str, float]:
-    """The desk: inbox pane visible, connector → InboxService → store, ItemsAdded → Qt bridge → model."""
+async def gui_desk(n: int, directory: Path, kind: str, *, tuned: bool = True) -> dict[str, float]:
+    """The desk: inbox pane visible, connector → InboxService → store, ItemsAdded → Qt bridge → model.
+
+    ``tuned``: run the desk's heap hook once caught up (``Desk._settle_heap``: ``settle_heap`` then an
+    ``IdleCollector``); without it the collector keeps Python's defaults (the desk before the hook).
+    """
     from PySide6.QtWidgets import QMainWindow
 
+    from atlas_desk.app import GC_GEN2_THRESHOLD, IdleCollector, settle_heap, wait_first_sync
     from atlas_desk.core.bus import ChangeBus, ItemsAdded
     from atlas_desk.core.inbox import InboxService
     from atlas_desk.store.db import Store
@@ -399,7 +428,9 @@ async def gui_desk(n: int, directory: Path, kind: str) -> dict[str, float]:
     window.setCentralWidget(pane)
     window.resize(1440, 900)
     window.show()
-    pane.connect_store(store, service, QtBus(bus, window))
+    qbus = QtBus(bus, window)
+    pane.connect_store(store, service, qbus)
+    idle_gc: IdleCollector | None = None
     stored = 0
     target = 0
     done = asyncio.Event()
@@ -418,6 +449,12 @@ async def gui_desk(n: int, directory: Path, kind: str) -> dict[str, float]:
     heartbeat = Heartbeat()
     await connector.start()
     try:
+        if tuned:
+            # What the desk does after its connectors' first backfill (app.Desk._settle_heap).
+            if not await wait_first_sync([connector], 120):
+                raise RuntimeError("the connector did not catch up")
+            settle_heap(int(os.environ.get("ATLAS_BENCH_GC_GEN2") or GC_GEN2_THRESHOLD))
+            idle_gc = IdleCollector(qbus)
         await connector.wait_caught_up(120)
         model = pane.model
         assert model is not None
@@ -425,11 +462,6 @@ async def gui_desk(n: int, directory: Path, kind: str) -> dict[str, float]:
             await asyncio.sleep(0.01)
         before = int(store.reader().execute("SELECT count(*) FROM inbox_items").fetchone()[0])
         await asyncio.sleep(0.2)  # let the backfill's model updates settle before the stall window opens
-        if os.environ.get("ATLAS_BENCH_GC_FREEZE"):
-            # What the desk could do once started: move everything alive now out of the collector's reach,
-            # so a full collection only walks what was allocated since.
-            gc.collect()
-            gc.freeze()
         stored, target = 0, n
         heartbeat.start()
         rate = await timed_burst(gateway, n, done)
@@ -444,9 +476,12 @@ async def gui_desk(n: int, directory: Path, kind: str) -> dict[str, float]:
         result["stored"] = float(
             store.reader().execute("SELECT count(*) FROM inbox_items").fetchone()[0] - before
         )
+        result["idle_gcs"] = float(idle_gc.collections if idle_gc is not None else 0)
         return result
     finally:
         heartbeat.timer.stop()
+        if idle_gc is not None:
+            idle_gc.stop()
         await connector.stop()
         await gateway.stop()
         pane.shutdown()
@@ -475,21 +510,25 @@ def gui_child(mode: str, n: int, kind: str) -> dict[str, float]:
     asyncio.set_event_loop(loop)
     try:
         with tempfile.TemporaryDirectory() as tmp:
+            result: dict[str, float]
             if mode == "discord.py+qasync":
-                return loop.run_until_complete(gui_bare(n, kind))
-            return loop.run_until_complete(gui_desk(n, Path(tmp), kind))
+                result = loop.run_until_complete(gui_bare(n, kind))
+            else:
+                result = loop.run_until_complete(gui_desk(n, Path(tmp), kind, tuned=mode == "desk"))
+            return result
     finally:
         loop.close()
         asyncio.set_event_loop(None)
 
 
-GUI_MODES = ("discord.py", "discord.py+qasync", "desk")
+GUI_MODES = ("discord.py", "discord.py+qasync", "desk", "desk-untuned")
 
 
 def gui(args: argparse.Namespace) -> int:
-    results: dict[str, list[dict[str, float]]] = {m: [] for m in GUI_MODES}
+    modes = [m for m in GUI_MODES if m != "desk-untuned" or args.untuned]
+    results: dict[str, list[dict[str, float]]] = {m: [] for m in modes}
     for run in range(args.runs):
-        for mode in GUI_MODES:
+        for mode in modes:
             out = subprocess.run(
                 [
                     sys.executable,
@@ -509,6 +548,8 @@ def gui(args: argparse.Namespace) -> int:
             if "max_stall_ms" in result:
                 stall, p99 = result["max_stall_ms"], result["p99_stall_ms"]
                 extra = f"   longest GUI stall {stall:5.1f} ms (p99 {p99:.1f})"
+            if "full_gcs" in result:
+                extra += f"   full GCs {result['full_gcs']:.0f} (longest {result['full_gc_max_ms']:.1f} ms)"
             if "rows" in result:
                 extra += f"   list rows +{result['rows']:,.0f}, stored +{result['stored']:,.0f}"
             print(f"run {run + 1} {mode:18s} {result['rate']:8,.0f} messages/s{extra}", flush=True)
@@ -523,6 +564,8 @@ def gui(args: argparse.Namespace) -> int:
         if mode == "desk":
             ok = ratio >= TARGET
             line += "  ok" if ok else f"  below {TARGET:.0%}"
+        if "full_gcs" in runs[0]:
+            line += f"; full GCs in the window: {sum(r['full_gcs'] for r in runs):.0f} in {len(runs)} runs"
         if "max_stall_ms" in runs[0]:
             stalls = [r["max_stall_ms"] for r in runs]
             worst = max(stalls)
@@ -550,9 +593,19 @@ def main(argv: list[str]) -> int:
         help="--gui: run the sandbox in its own process (default) or in a thread of the measured process",
     )
     parser.add_argument(
-        "--gc-freeze",
+        "--untuned",
         action="store_true",
-        help="--gui: gc.freeze() in the desk once caught up (start-up objects leave full collections)",
+        help="--gui: also measure the desk without its heap hook (app.settle_heap), in the same runs",
+    )
+    parser.add_argument(
+        "--gc-gen2",
+        type=int,
+        help="--gui: the desk's gen-2 collection threshold, instead of app.GC_GEN2_THRESHOLD (experiments)",
+    )
+    parser.add_argument(
+        "--switch-interval",
+        type=float,
+        help="--gui: sys.setswitchinterval(S) in every measured process (Python's default: 0.005)",
     )
     parser.add_argument("--child", choices=GUI_MODES, help=argparse.SUPPRESS)
     parser.add_argument("--sandbox", action="store_true", help=argparse.SUPPRESS)
@@ -562,14 +615,18 @@ def main(argv: list[str]) -> int:
         asyncio.run(serve_sandbox())
         return 0
     if args.child:
+        if os.environ.get("ATLAS_BENCH_SWITCH_INTERVAL"):
+            sys.setswitchinterval(float(os.environ["ATLAS_BENCH_SWITCH_INTERVAL"]))
         print(json.dumps(gui_child(args.child, args.messages, args.gateway)), flush=True)
         # Measured and reported: skip interpreter teardown, where PySide's None refcounts (ui/compat.py) can
         # abort a process whose Qt loop ran a flood of timer events.
         sys.stderr.flush()
         os._exit(0)
     if args.gui:
-        if args.gc_freeze:
-            os.environ["ATLAS_BENCH_GC_FREEZE"] = "1"  # read by the desk child
+        if args.gc_gen2:
+            os.environ["ATLAS_BENCH_GC_GEN2"] = str(args.gc_gen2)  # read by the desk child
+        if args.switch_interval:
+            os.environ["ATLAS_BENCH_SWITCH_INTERVAL"] = str(args.switch_interval)  # read by every child
         return gui(args)
     return asyncio.run(headless(args))
 
