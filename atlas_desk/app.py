@@ -28,7 +28,7 @@ log = logging.getLogger("atlas_desk.app")
 
 SCREENSHOT_SIZE = (1440, 900)
 SCREENSHOT_TIMEOUT_S = float(os.environ.get("ATLAS_DESK_SCREENSHOT_TIMEOUT", "60"))
-HEADLESS_SCREENSHOT_DIR = "atlas-desk-screenshots"
+HEADLESS_SCREENSHOT_DIR = "demo-screenshots"
 FIRST_PAINT_WAIT_S = 5.0
 DEMO_LIVE_RATE = 0.3  # events per second: the demo community keeps talking while you look
 # Benchmarks only: the parent's time.time() at spawn; the desk prints the time to first paint and exits.
