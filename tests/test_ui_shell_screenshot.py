@@ -55,7 +55,7 @@ def test_no_display_falls_back_to_rendering_the_panes(tmp_path: Path) -> None:
     cfg.write_text("")
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
     result = run_desk(["--config", str(cfg), "--data-dir", str(tmp_path / "data")], env, tmp_path)
-    target = tmp_path / "atlas-desk-screenshots"
+    target = tmp_path / "demo-screenshots"
     assert f"No display found: rendering the demo panes to {target} instead" in result.stdout
     assert result.returncode == 0, result.stderr
     assert_screenshots(target)
