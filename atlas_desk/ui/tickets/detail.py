@@ -95,7 +95,7 @@ class TicketDetail(QWidget):
         font.setPointSizeF(font.pointSizeF() * 1.3)
         font.setBold(True)
         self.subject.setFont(font)
-        self.badges = QLabel(self)  # our own markup only (status/priority/SLA words), never community text
+        self.badges = QLabel(self)  # a deliberate rich path: our own markup, every value in it html-escaped
         self.badges.setTextFormat(Qt.TextFormat.RichText)
         layout.addWidget(self.subject)
         layout.addWidget(self.badges)
