@@ -29,7 +29,13 @@ import yarl
 
 from atlas_desk.core.types import ActionError, ConnectionState, InboxItem, OutboxAction, Platform
 from atlas_desk.platforms.base import ConnectorSink
-from atlas_desk.platforms.discord.translate import UPVOTE, is_conversation, message_to_item
+from atlas_desk.platforms.discord.translate import (
+    CONVERSATION_TYPE_VALUES,
+    UPVOTE,
+    is_conversation,
+    message_to_item,
+    payload_to_item,
+)
 
 log = logging.getLogger("atlas_desk.discord")
 
@@ -108,6 +114,7 @@ class _DeskClient(discord.Client):
         super().__init__(**options)
         self._desk = connector
         self._reidentify_delay = reidentify_delay
+        _take_messages_raw(self, connector)
         _guard_parsers(self)
         _pace_gateway(self)
 
@@ -149,6 +156,28 @@ class _DeskClient(discord.Client):
 
     async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
         log.exception("error while handling the Discord event %s; carrying on", event_method)
+
+
+def _take_messages_raw(client: discord.Client, connector: DiscordConnector) -> None:
+    """Let the connector take inbox messages straight from the MESSAGE_CREATE payload.
+
+    Building a ``discord.Message`` (author, member, mentions, embeds, reactions...) was about a third of what
+    a live message cost the desk, only for the connector to read a dozen fields back out of it. Messages the
+    connector takes are not in discord.py's message cache and raise no ``on_message``: nothing in this
+    client listens for them (the ticket relay has a client of its own). Everything else — DMs, other
+    servers, unwatched channels, system messages, anything unusual — goes to discord.py's parser as before.
+    """
+    parsers: dict[str, Callable[[Any], None]] = client._connection.parsers
+    parse = parsers.get("MESSAGE_CREATE")
+    if parse is None:  # a private table: if a later discord.py renames it, lose the shortcut, not messages
+        log.warning("discord.py has no MESSAGE_CREATE parser table: messages take the slow path")
+        return
+
+    def parse_message_create(data: Any) -> None:
+        if not connector._take_raw_message(data):
+            parse(data)
+
+    parsers["MESSAGE_CREATE"] = parse_message_create
 
 
 def _guard_parsers(client: discord.Client) -> None:
@@ -592,6 +621,31 @@ class DiscordConnector:
         self._remember(item)
         self.stats["live"] += 1
         self._queue(item, message.channel.id, message.id)
+
+    def _take_raw_message(self, data: Any) -> bool:
+        """Take a live message from its raw payload (see ``_take_messages_raw``); False: let discord.py."""
+        client = self._client
+        try:
+            if int(data.get("type", 0)) not in CONVERSATION_TYPE_VALUES or client is None:
+                return False
+            guild_id = int(data["guild_id"])
+            guild = client.get_guild(guild_id)
+            channel = guild.get_channel_or_thread(int(data["channel_id"])) if guild is not None else None
+            if channel is None or not self._wanted(channel):
+                return False
+            message_id = int(data["id"])
+            if message_id in self._recent:
+                return True
+            user = client.user
+            item = payload_to_item(data, channel, guild_id=guild_id, bot_id=user.id if user else None)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return False  # discord.py's parser has its say (and the guard logs what it cannot parse)
+        if hasattr(channel, "last_message_id"):
+            channel.last_message_id = message_id  # as discord.py's parser keeps it
+        self._remember(item)
+        self.stats["live"] += 1
+        self._queue(item, channel.id, message_id)
+        return True
 
     def _on_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
         message = payload.message

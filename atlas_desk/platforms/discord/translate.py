@@ -6,7 +6,9 @@ escaping here. Rendering safely is the UI's job.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 import discord
 
@@ -22,6 +24,9 @@ def is_conversation(message: discord.Message) -> bool:
     """True for messages a person wrote (plain messages and replies)."""
     return message.type in _CONVERSATION_TYPES
 
+
+# The same, as the gateway's ``type`` numbers (MESSAGE_CREATE payloads).
+CONVERSATION_TYPE_VALUES = frozenset(int(t.value) for t in _CONVERSATION_TYPES)
 
 # Accounts are immutable and authors repeat: reuse them (a busy channel is a few hundred people).
 _ACCOUNTS: dict[tuple[int, str, str], Account] = {}
@@ -42,6 +47,26 @@ def account(user: discord.User | discord.Member) -> Account:
             handle=user.name,
             display_name=display,
             created_at=user.created_at,
+        )
+    return found
+
+
+def payload_account(author: Mapping[str, Any], nick: str | None) -> Account:
+    """The author's account from a MESSAGE_CREATE payload's ``author`` and ``member.nick``."""
+    user_id = int(author["id"])
+    name = str(author["username"])
+    display = author.get("global_name") or nick or name
+    key = (user_id, name, display)
+    found = _ACCOUNTS.get(key)
+    if found is None:
+        if len(_ACCOUNTS) >= _ACCOUNTS_LIMIT:
+            _ACCOUNTS.clear()
+        found = _ACCOUNTS[key] = Account(
+            platform=Platform.DISCORD,
+            platform_id=str(user_id),
+            handle=name,
+            display_name=str(display),
+            created_at=discord.utils.snowflake_time(user_id),
         )
     return found
 
@@ -107,6 +132,70 @@ def message_to_item(
         edited_at=_utc(message.edited_at) if message.edited_at is not None else None,
         score=upvotes(message),
         # A top-level post in the suggestions channel is an idea; replies there are discussion of it.
+        is_suggestion=is_suggestion_channel(channel) and "reply_to" not in extra,
+        extra=extra,
+    )
+
+
+def payload_to_item(
+    data: Mapping[str, Any],
+    channel: discord.abc.GuildChannel | discord.Thread,
+    *,
+    guild_id: int,
+    bot_id: int | None = None,
+) -> InboxItem:
+    """Translate a MESSAGE_CREATE payload straight from the gateway, without building a ``discord.Message``.
+
+    The same item ``message_to_item`` makes of the message discord.py would build from ``data`` (a test holds
+    the two to it), for a guild member's message in a known channel. Raises KeyError, TypeError or
+    ValueError on a payload that is not one (no member, webhook, malformed): the caller lets discord.py
+    parse those.
+    """
+    if data.get("webhook_id") is not None:
+        raise ValueError("webhook message")
+    member = data["member"]
+    author = data["author"]
+    message_id = int(data["id"])
+    channel_id = channel.id
+    content = data["content"]
+    if not isinstance(content, str):
+        raise TypeError("content is not text")
+    attachments = data.get("attachments") or ()
+    lines = [content] if content else []
+    lines.extend(str(a["url"]) for a in attachments)
+    extra: dict[str, object] = {"channel_id": str(channel_id), "type": int(data["type"])}
+    if isinstance(channel, discord.Thread):
+        extra["thread_parent_id"] = str(channel.parent_id)
+    reference = data.get("message_reference")
+    if reference and reference.get("message_id") is not None:
+        extra["reply_to"] = str(int(reference["message_id"]))
+    if attachments:
+        extra["attachments"] = [{"url": str(a["url"]), "filename": str(a["filename"])} for a in attachments]
+    if author.get("bot"):
+        extra["bot"] = True
+    author_id = int(author["id"])
+    if bot_id is not None and author_id == bot_id:
+        extra["from_desk"] = True
+    edited = data.get("edited_timestamp")
+    score = 0
+    for reaction in data.get("reactions") or ():
+        emoji = reaction["emoji"]
+        if emoji.get("id") is None and emoji.get("name") == UPVOTE:
+            score += int(reaction.get("count", 1))
+    return InboxItem(
+        platform=Platform.DISCORD,
+        platform_id=str(message_id),
+        kind=ItemKind.MESSAGE,
+        container=container_name(channel),
+        container_id=str(channel_id),
+        author=payload_account(author, member.get("nick")),
+        title="",
+        body="\n".join(lines),
+        url=jump_url(guild_id, channel_id, message_id),
+        parent_id=str(channel_id),
+        created_at=discord.utils.snowflake_time(message_id),
+        edited_at=_utc(datetime.fromisoformat(edited)) if edited else None,
+        score=score,
         is_suggestion=is_suggestion_channel(channel) and "reply_to" not in extra,
         extra=extra,
     )
