@@ -26,6 +26,9 @@ class Change:
 @dataclass(frozen=True, slots=True)
 class ItemsAdded(Change):
     ids: tuple[int, ...]
+    # The new items as the inbox list shows them (``store.inbox.InboxRow``), read in the transaction that
+    # stored them, so a view can place and paint them without a query of its own on the GUI thread.
+    rows: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,9 +60,9 @@ class InboxService:
         if not items:
             return
         batch = list(items)
-        new_ids, changed_ids = await self.store.write(lambda conn: self._upsert_job(conn, batch))
+        new_ids, changed_ids, rows = await self.store.write(lambda conn: self._ingest_job(conn, batch))
         if new_ids:
-            self.bus.publish(ItemsAdded(tuple(new_ids)))
+            self.bus.publish(ItemsAdded(tuple(new_ids), tuple(rows)))
         if changed_ids:
             self.bus.publish(ItemsChanged(tuple(changed_ids)))
 
@@ -131,6 +131,18 @@ class InboxService:
         return result
 
     # ---------------------------------------------------------------------------------------- jobs
+
+    def _ingest_job(
+        self, conn: sqlite3.Connection, items: list[InboxItem]
+    ) -> tuple[list[int], list[int], list[repo.InboxRow]]:
+        """Upsert, then read the new items back as list rows in the same transaction (``ItemsAdded.rows``).
+
+        Here on the writer thread, not in the GUI's model: every row a query returns releases and retakes the
+        GIL, and with a gateway busy on another thread each retake can wait a whole switch interval, so a
+        few hundred rows read on the GUI thread held it for a quarter of a second.
+        """
+        new_ids, changed_ids = self._upsert_job(conn, items)
+        return new_ids, changed_ids, repo.rows_by_id(conn, new_ids)
 
     def _upsert_job(self, conn: sqlite3.Connection, items: list[InboxItem]) -> tuple[list[int], list[int]]:
         if self._counts is None:

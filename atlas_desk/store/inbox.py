@@ -509,6 +509,22 @@ def _where(flt: InboxFilter) -> tuple[list[str], list[Any]]:
     return clauses, params
 
 
+def matches(row: InboxRow, flt: InboxFilter) -> bool:
+    """Whether ``row`` passes ``flt``'s conditions as ``_where`` puts them in SQL (the full-text part, a query
+    or mentions, is not checked here: a filter that ``uses_fts`` needs the index)."""
+    if flt.platforms and row.platform not in flt.platforms:
+        return False
+    if flt.container is not None and (row.platform, row.container_id) != tuple(flt.container):
+        return False
+    if flt.unread_only and row.read:
+        return False
+    if flt.starred_only and not row.starred:
+        return False
+    if flt.needs_moderation and not row.reported:
+        return False
+    return not flt.suggestions_only or row.is_suggestion
+
+
 def _order_index(flt: InboxFilter) -> str:
     # The planner sometimes prefers a filter's index and then sorts everything; the newest-first index makes
     # every window a short walk. A container filter has its own index in the same order.

@@ -36,6 +36,7 @@ class QtBus(QObject):
 
     changed = Signal(object)  # any Change
     items_added = Signal(tuple)  # ids
+    items_added_rows = Signal(tuple, tuple)  # ids, and their list rows when the publisher read them
     items_changed = Signal(tuple)
     outbox_changed = Signal(tuple)
     tickets_changed = Signal(tuple)
@@ -80,8 +81,9 @@ class QtBus(QObject):
             self.states[change.platform] = change
         self.changed.emit(change)
         match change:
-            case ItemsAdded(ids=ids):
+            case ItemsAdded(ids=ids, rows=rows):
                 self.items_added.emit(ids)
+                self.items_added_rows.emit(ids, rows)
             case ItemsChanged(ids=ids):
                 self.items_changed.emit(ids)
             case OutboxChanged(ids=ids):

@@ -7,6 +7,13 @@ rich path instead: the text is escaped and wrapped, so Qt always renders it and 
 
 from __future__ import annotations
 
+_BIDI_CONTROLS = {c: f"[U+{c:04X}]" for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F)}
+
+
+def inert(text: str) -> str:
+    """Text safe to paint on one line: bidi overrides made visible, line breaks folded into spaces."""
+    return text.translate(_BIDI_CONTROLS).replace("\r", " ").replace("\n", " ")
+
 
 def plain_tooltip(text: str, *, wrap: bool = True) -> str:
     """``text`` as a tooltip Qt shows literally, line breaks kept (empty text: no tooltip).
@@ -21,4 +28,4 @@ def plain_tooltip(text: str, *, wrap: bool = True) -> str:
     return f"<p style='white-space:{space}'>" + html.escape(text).replace("\n", "<br>") + "</p>"
 
 
-__all__ = ["plain_tooltip"]
+__all__ = ["inert", "plain_tooltip"]

@@ -15,8 +15,7 @@ from atlas_desk.core.types import Platform
 from atlas_desk.store import inbox as repo
 from atlas_desk.store.inbox import InboxFilter
 from atlas_desk.ui import icons
-from atlas_desk.ui.inbox.model import inert
-from atlas_desk.ui.text import plain_tooltip
+from atlas_desk.ui.text import inert, plain_tooltip
 
 KEY_ROLE = int(Qt.ItemDataRole.UserRole) + 1
 LABEL_ROLE = KEY_ROLE + 1

@@ -1,13 +1,12 @@
 """The inbox list model: a million items cost what is on screen.
 
 The model keeps only the sort keys of the rows it has reached — ``(created_ts, id)`` in two flat arrays,
-fetched
-by keyset windows through ``canFetchMore``/``fetchMore`` — and the full rows of a few 100-row pages
-around what
-the view paints (an LRU page cache, filled by id through the GUI thread's read-only connection:
-sub-millisecond
-indexed queries). New items arrive through ``add_ids`` and are merged at their sorted place with
-``beginInsertRows`` once per frame; a filter change is the only reset.
+fetched by keyset windows through ``canFetchMore``/``fetchMore`` — and the full rows of the few thousand items
+around what the view paints (an LRU cache by item id, filled a page of positions at a time through the GUI
+thread's read-only connection: sub-millisecond indexed queries). New items arrive through ``add_ids`` with
+their rows, read by the store's writer in the transaction that stored them: the model places them from their
+keys and paints them from those rows, with no query of its own, and merges them at their sorted place with
+``beginInsertRows`` once per frame. A filter change is the only reset.
 """
 
 from __future__ import annotations
@@ -35,12 +34,15 @@ from PySide6.QtCore import (
 
 from atlas_desk.store import inbox as repo
 from atlas_desk.store.inbox import InboxFilter, InboxRow
-from atlas_desk.ui.text import plain_tooltip
+from atlas_desk.ui.text import inert, plain_tooltip
 
 log = logging.getLogger("atlas_desk.ui")
 
 PAGE_SIZE = 50
 MAX_PAGES = 80
+MAX_ROWS = MAX_PAGES * PAGE_SIZE  # rows cached by id
+# New rows that land this close to the top are cached as they arrive (the rest are read when painted).
+CACHE_NEW_WITHIN = 2 * PAGE_SIZE
 FIRST_CHUNK = 500
 MAX_CHUNK = 25_000  # keys per fetchMore: about one frame of work at most
 # With a search the windows carry whole rows with highlights: smaller, so a keystroke stays one short query.
@@ -86,14 +88,6 @@ class Role(enum.IntEnum):
     SNIPPET_SPANS = enum.auto()
     CREATED_TS = enum.auto()
     SCORE = enum.auto()
-
-
-_BIDI_CONTROLS = {c: f"[U+{c:04X}]" for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F)}
-
-
-def inert(text: str) -> str:
-    """Text safe to paint on one line: bidi overrides made visible, line breaks folded into spaces."""
-    return text.translate(_BIDI_CONTROLS).replace("\r", " ").replace("\n", " ")
 
 
 def age_text(created_ts: float, now: float | None = None) -> str:
@@ -162,9 +156,11 @@ class InboxModel(QAbstractTableModel):
         self._ts = array("d")
         self._ids = array("q")
         self._exhausted = True
-        self._pages: OrderedDict[int, list[InboxRow | None]] = OrderedDict()
+        # Rows by item id, least recently used first; None: the id could not be read (deleted meanwhile).
+        self._rows: OrderedDict[int, InboxRow | None] = OrderedDict()
         self._parts: dict[int, DisplayParts] = {}
-        self._pending_added: list[int] = []
+        self._pending_added: list[int] = []  # new ids whose keys must be read (no rows came with them)
+        self._pending_rows: list[InboxRow] = []  # new rows matching the filter, placed by their keys
         self._generation = 0
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._prefetch: (
@@ -192,9 +188,10 @@ class InboxModel(QAbstractTableModel):
         self._by_id = flt.uses_fts
         self._ts = array("d")
         self._ids = array("q")
-        self._pages.clear()
+        self._rows.clear()
         self._parts.clear()
         self._pending_added.clear()
+        self._pending_rows.clear()
         self._exhausted = False
         self._fetch_keys(FTS_FIRST_CHUNK if self._by_id else FIRST_CHUNK)
         self.endResetModel()
@@ -312,11 +309,12 @@ class InboxModel(QAbstractTableModel):
         return self._ids[row] if 0 <= row < len(self._ids) else None
 
     def row_of(self, item_id: int) -> int | None:
-        """The row showing ``item_id`` among the loaded rows (searches cached pages first), or None."""
-        for page, rows in self._pages.items():
-            for offset, row in enumerate(rows):
-                if row is not None and row.id == item_id:
-                    return page * PAGE_SIZE + offset
+        """The row showing ``item_id`` among the loaded rows, or None."""
+        row = self._rows.get(item_id)
+        if row is not None:
+            pos = self._position(row.created_ts, item_id)
+            if pos < len(self._ids) and self._ids[pos] == item_id:
+                return pos
         try:
             return self._ids.index(item_id)
         except ValueError:
@@ -326,33 +324,43 @@ class InboxModel(QAbstractTableModel):
         """The delegate's view of a row, cached while its page is."""
         parts = self._parts.get(row.id)
         if parts is None:
-            if len(self._parts) > MAX_PAGES * PAGE_SIZE:
+            if len(self._parts) > MAX_ROWS:
                 self._parts.clear()
             parts = self._parts[row.id] = display_parts(row)
         return parts
 
     def row_at(self, r: int) -> InboxRow | None:
-        """The full row at ``r``, reading its page if it is not cached."""
-        page, offset = divmod(r, PAGE_SIZE)
-        rows = self._pages.get(page)
-        if rows is None:
-            rows = self._load_page(page)
-        else:
-            self._pages.move_to_end(page)
-        return rows[offset] if offset < len(rows) else None
+        """The full row at ``r``, reading its page of positions if it is not cached."""
+        item_id = self._ids[r]
+        rows = self._rows
+        if item_id in rows:
+            rows.move_to_end(item_id)
+            return rows[item_id]
+        self._load_page(r // PAGE_SIZE)
+        return rows.get(item_id)
 
     # ------------------------------------------------------------------------------ live updates
 
-    def add_ids(self, ids: Iterable[int]) -> None:
-        """New items were stored: merge those matching the filter at their place, once per frame."""
-        self._pending_added.extend(ids)
+    def add_ids(self, ids: Iterable[int], rows: Sequence[InboxRow] = ()) -> None:
+        """New items were stored: merge those matching the filter at their place, once per frame.
+
+        ``rows``: the new items' list rows (``ItemsAdded.rows``). With them, and a filter without full-text
+        conditions, the model matches, places and paints the items without reading the store.
+        """
+        if rows and not self._by_id:
+            flt = self._filter
+            self._pending_rows.extend(row for row in rows if repo.matches(row, flt))
+            known = {row.id for row in rows}
+            self._pending_added.extend(i for i in ids if i not in known)
+        else:
+            self._pending_added.extend(ids)
         if not self._flush_timer.isActive():
             self._flush_timer.start()
 
     def flush(self) -> None:
         """Merge pending additions now (tests, benchmarks)."""
         self._flush_timer.stop()
-        while self._pending_added:
+        while self._pending_added or self._pending_rows:
             self._flush_added()
         self._flush_timer.stop()
 
@@ -360,29 +368,29 @@ class InboxModel(QAbstractTableModel):
         """Drop pending additions and stop the frame timer (the store is going away)."""
         self._flush_timer.stop()
         self._pending_added.clear()
+        self._pending_rows.clear()
         self._prefetch = None
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
 
     def refresh_ids(self, ids: Iterable[int]) -> None:
-        """Items changed: re-read the cached pages holding them and repaint their rows (no reset)."""
-        wanted = set(ids)
-        if not wanted:
-            return
-        for page in list(self._pages):
-            rows = self._pages[page]
-            hit = [i for i, row in enumerate(rows) if row is not None and row.id in wanted]
-            if not hit:
+        """Items changed: forget their cached rows and repaint them where they are shown (no reset).
+
+        Only cached rows can be on screen (painting caches them), so the others need nothing.
+        """
+        positions: list[int] = []
+        for item_id in set(ids):
+            if item_id not in self._rows:
                 continue
-            del self._pages[page]
-            for i in hit:
-                row = rows[i]
-                if row is not None:
-                    self._parts.pop(row.id, None)
-            first = page * PAGE_SIZE + min(hit)
-            last = page * PAGE_SIZE + max(hit)
-            self.dataChanged.emit(self.index(first, 0), self.index(last, len(Column) - 1))
+            pos = self.row_of(item_id)
+            del self._rows[item_id]
+            self._parts.pop(item_id, None)
+            if pos is not None:
+                positions.append(pos)
+        if positions:
+            last_col = len(Column) - 1
+            self.dataChanged.emit(self.index(min(positions), 0), self.index(max(positions), last_col))
 
     # ---------------------------------------------------------------------------------- internals
 
@@ -414,8 +422,6 @@ class InboxModel(QAbstractTableModel):
         if len(keys) < limit:
             self._exhausted = True
         first = len(self._ids)
-        # The last page may have been cached while it was short: it must be re-read with its new rows.
-        self._pages.pop(first // PAGE_SIZE, None)
         if not keys:
             return
         if notify:
@@ -459,19 +465,23 @@ class InboxModel(QAbstractTableModel):
             return None
 
     def _cache_rows(self, first: int, rows: Sequence[InboxRow]) -> None:
-        """Put rows just read (starting at position ``first``) into the page cache, whole pages only."""
-        end = first + len(rows)
-        page = -(-first // PAGE_SIZE)  # the first page that starts inside the rows
-        while (page + 1) * PAGE_SIZE <= end or (self._exhausted and page * PAGE_SIZE < end):
-            start = page * PAGE_SIZE
-            chunk: list[InboxRow | None] = list(rows[start - first : min(end, start + PAGE_SIZE) - first])
-            self._pages[page] = chunk
-            page += 1
-        while len(self._pages) > MAX_PAGES:
-            self._pages.popitem(last=False)
+        """Put rows just read (the window starting at position ``first``) into the cache."""
+        cache = self._rows
+        for row in rows[:MAX_ROWS]:
+            cache[row.id] = row
+            cache.move_to_end(row.id)
+        self._trim_rows()
 
-    def _load_page(self, page: int) -> list[InboxRow | None]:
-        ids = self._ids[page * PAGE_SIZE : (page + 1) * PAGE_SIZE].tolist()
+    def _trim_rows(self) -> None:
+        cache = self._rows
+        while len(cache) > MAX_ROWS:
+            cache.popitem(last=False)
+
+    def _load_page(self, page: int) -> None:
+        """Read the rows of one page of positions that are not cached yet."""
+        ids = [i for i in self._ids[page * PAGE_SIZE : (page + 1) * PAGE_SIZE] if i not in self._rows]
+        if not ids:
+            return
         # With a search the page is one rowid range of the FTS index, read with the highlights.
         flt = self._filter if self._by_id else None
         try:
@@ -483,12 +493,11 @@ class InboxModel(QAbstractTableModel):
                 found.update((row.id, row) for row in repo.rows_by_id(conn, missing))
         except sqlite3.Error:
             log.exception("reading inbox rows failed")
-            found = {}
-        rows: list[InboxRow | None] = [found.get(i) for i in ids]
-        self._pages[page] = rows
-        while len(self._pages) > MAX_PAGES:
-            self._pages.popitem(last=False)
-        return rows
+            return  # nothing cached: the next paint tries again
+        cache = self._rows
+        for item_id in ids:
+            cache[item_id] = found.get(item_id)
+        self._trim_rows()
 
     def _newer(self, a: tuple[float, int], b: tuple[float, int]) -> bool:
         """True if key ``a`` sorts before (is newer than) key ``b`` in the current order."""
@@ -509,20 +518,22 @@ class InboxModel(QAbstractTableModel):
         return lo
 
     def _flush_added(self) -> None:
-        # At most MAX_ADDED_PER_FRAME ids per frame, the rest in the next ones: a live burst of thousands of
-        # messages a second must never hold the GUI thread for longer than a frame or two.
-        ids = self._pending_added[:MAX_ADDED_PER_FRAME]
-        del self._pending_added[:MAX_ADDED_PER_FRAME]
-        if self._pending_added:
+        # At most MAX_ADDED_PER_FRAME items per frame, the rest in the next ones: a live burst of thousands
+        # of messages a second must never hold the GUI thread for longer than a frame or two.
+        new_rows = self._pending_rows[:MAX_ADDED_PER_FRAME]
+        del self._pending_rows[:MAX_ADDED_PER_FRAME]
+        ids = self._pending_added[: MAX_ADDED_PER_FRAME - len(new_rows)]
+        del self._pending_added[: len(ids)]
+        if self._pending_added or self._pending_rows:
             self._flush_timer.start()
-        if not ids:
-            return
-        try:
-            # Only the sort keys: a burst can bring thousands of ids per frame, and building their rows here
-            # stalled the GUI thread for a fifth of a second; rows are read by page when painted.
-            found = repo.keys_by_id(self._conn(), ids, self._filter)
-        except sqlite3.Error:
-            log.exception("reading new inbox items failed")
+        found = [row.key for row in new_rows]
+        if ids:
+            try:
+                # Only the sort keys; the rows are read by page when painted.
+                found.extend(repo.keys_by_id(self._conn(), ids, self._filter))
+            except sqlite3.Error:
+                log.exception("reading new inbox items failed")
+        if not found:
             return
         keys = sorted(set(found), key=(lambda k: k[1]) if self._by_id else None, reverse=True)
         groups: dict[int, list[tuple[float, int]]] = {}
@@ -544,8 +555,17 @@ class InboxModel(QAbstractTableModel):
             self.beginInsertRows(QModelIndex(), pos, pos + len(group) - 1)
             self._ts[pos:pos] = array("d", (k[0] for k in group))
             self._ids[pos:pos] = array("q", (k[1] for k in group))
-            self._pages.clear()  # pages are by position; the parts cache is by id and stays
             self.endInsertRows()
+        # The rows that came with the items and now sit at the top are what the view paints next.
+        if new_rows:
+            fresh = {row.id: row for row in new_rows}
+            cache = self._rows
+            for item_id in self._ids[:CACHE_NEW_WITHIN]:
+                row = fresh.get(item_id)
+                if row is not None:
+                    cache[item_id] = row
+                    cache.move_to_end(item_id)
+            self._trim_rows()
 
 
 _ROW_ROLES = frozenset(

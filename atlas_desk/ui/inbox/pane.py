@@ -299,7 +299,7 @@ class InboxPane(Pane):
         self.store = store
         self.service = service
         self.qtbus = qtbus if isinstance(qtbus, QtBus) else QtBus(qtbus, self)
-        self.qtbus.items_added.connect(self._on_items_added)
+        self.qtbus.items_added_rows.connect(self._on_items_added)
         self.qtbus.items_changed.connect(self._on_items_changed)
         self.model = InboxModel(store.reader, self)
         self.table.setModel(self.model)
@@ -334,7 +334,7 @@ class InboxPane(Pane):
             self.model.stop()
         if self.qtbus is not None:
             try:
-                self.qtbus.items_added.disconnect(self._on_items_added)
+                self.qtbus.items_added_rows.disconnect(self._on_items_added)
                 self.qtbus.items_changed.disconnect(self._on_items_changed)
             except (RuntimeError, TypeError):
                 pass
@@ -573,10 +573,10 @@ class InboxPane(Pane):
 
     # -------------------------------------------------------------------------------- live changes
 
-    def _on_items_added(self, ids: Sequence[int]) -> None:
+    def _on_items_added(self, ids: Sequence[int], rows: Sequence[repo.InboxRow] = ()) -> None:
         if self.model is None:
             return
-        self.model.add_ids(ids)
+        self.model.add_ids(ids, rows)
         if not self._has_items:
             self._has_items = True
             self._update_empty()

@@ -19,7 +19,7 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QMessageBox, QTextBrowser, QVBoxLayout, QWidget
 
 from atlas_desk.store.inbox import InboxRow
-from atlas_desk.ui.inbox.model import inert
+from atlas_desk.ui.text import inert
 
 log = logging.getLogger("atlas_desk.ui")
 
