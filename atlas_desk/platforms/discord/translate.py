@@ -34,8 +34,8 @@ _ACCOUNTS_LIMIT = 50_000
 
 
 def account(user: discord.User | discord.Member) -> Account:
-    """The author's Discord account."""
-    display = getattr(user, "global_name", None) or getattr(user, "nick", None) or user.name
+    """The author's Discord account, named as the server shows them: nickname, global name, else handle."""
+    display = getattr(user, "nick", None) or getattr(user, "global_name", None) or user.name
     key = (user.id, user.name, display)
     found = _ACCOUNTS.get(key)
     if found is None:
@@ -52,10 +52,10 @@ def account(user: discord.User | discord.Member) -> Account:
 
 
 def payload_account(author: Mapping[str, Any], nick: str | None) -> Account:
-    """The author's account from a MESSAGE_CREATE payload's ``author`` and ``member.nick``."""
+    """The account from a MESSAGE_CREATE payload's ``author`` and ``member.nick`` (as ``account``)."""
     user_id = int(author["id"])
     name = str(author["username"])
-    display = author.get("global_name") or nick or name
+    display = nick or author.get("global_name") or name
     key = (user_id, name, display)
     found = _ACCOUNTS.get(key)
     if found is None:
