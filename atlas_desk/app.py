@@ -40,6 +40,9 @@ FIRST_SYNC_POLL_S = 0.25
 GC_GEN2_THRESHOLD = 100
 IDLE_GC_INTERVAL_MS = 5_000
 IDLE_GC_QUIET_S = 2.0
+# How long a thread may hold the GIL while another waits for it (Python's default: 5 ms); see
+# responsive_threads.
+GUI_SWITCH_INTERVAL_S = 0.001
 
 
 def _headless_linux() -> bool:
@@ -64,6 +67,7 @@ def run_desk(args: argparse.Namespace) -> int:
     from atlas_desk.ui.compat import guard_singleton_refcounts
 
     guard_singleton_refcounts()  # before the first signal is emitted (see ui/compat.py)
+    responsive_threads()
 
     from PySide6.QtWidgets import QApplication
 
@@ -174,6 +178,18 @@ def start_sandbox(live_rate: float) -> tuple[Any, dict[str, Any], dict[str, str]
 # wrappers, three client libraries, the connectors' recent items) that holds the GUI thread for 30–80 ms,
 # several frames. Python starts one whenever enough objects have survived the younger collections, which is
 # exactly what an ingest burst produces, so the collections landed in the middle of bursts.
+
+
+def responsive_threads(interval: float = GUI_SWITCH_INTERVAL_S) -> None:
+    """Let the GUI thread get the GIL back sooner from the desk's busy threads (the desk process only).
+
+    Every call from Qt into Python (a row's paint, a timer, a socket notifier, a slot) has to take the GIL.
+    While another thread runs Python — the store's writer between SQLite steps, Reddit's worker, PyGithub
+    calls, the demo community's sandbox — each such call waits until that thread's switch interval runs out:
+    up to 5 ms by default, and a frame makes dozens of calls. During a Discord burst that added up to 45–65 ms
+    stalls of the GUI thread; with 1 ms, 27–40 ms, and the desk's ingest rate did not drop (BENCHMARKS.md).
+    """
+    sys.setswitchinterval(interval)
 
 
 async def wait_first_sync(connectors: Iterable[Any], timeout: float = FIRST_SYNC_TIMEOUT_S) -> bool:

@@ -1,8 +1,8 @@
 """Live Discord ingest: discord.py alone beside the desk, against the sandbox gateway.
 
     python bench/discord_ingest.py [--messages 20000] [--runs 3] [--no-store]
-    QT_QPA_PLATFORM=offscreen python bench/discord_ingest.py --gui [--gateway process|thread] [--untuned]
-        [--messages N] [--gc-gen2 N] [--switch-interval S]
+    QT_QPA_PLATFORM=offscreen python bench/discord_ingest.py --gui [--gateway thread|process] [--untuned]
+        [--messages N] [--runs N] [--modes MODE ...] [--gc-gen2 N] [--switch-interval S] [--trace-stalls]
 
 Headless (the default): each run starts a fresh ``DiscordSandbox`` in the same process (as in PERFORMANCE.md's
 baseline), connects a client, waits until it is caught up, then has the sandbox post ``--messages``
@@ -12,10 +12,11 @@ MESSAGE_CREATE as fast as it can and times how long until the client has them al
 - ``connector``: ``DiscordConnector`` handing batches to a sink that only counts;
 - ``connector+store``: ``DiscordConnector`` → ``InboxService`` → SQLite store (the real ingest path, no GUI).
 
-``--gui``: the desk as the moderator runs it. Every measurement is a fresh process; the sandbox gateway runs
-in a process of its own (``--gateway process``: like Discord, it shares neither CPU time nor GIL with the
-client) or on its own loop in a thread of the measured process (``--gateway thread``: it shares the GIL, like
-PERFORMANCE.md's in-process baseline, but stays off the GUI thread):
+``--gui``: the desk as the moderator runs it. Each measurement is a fresh process. The sandbox gateway runs on
+its own loop in a thread of the measured process (``--gateway thread``, the default: the sandbox shares the
+process, as in PERFORMANCE.md's ~7,000/s baseline and as the demo desk runs it, but stays off the GUI thread)
+or in a process of its own (``--gateway process``: like Discord, it shares neither GIL nor loop with the
+client; discord.py alone then reaches 10–16k/s on this 2-core machine, where the sandbox takes one core):
 
 - ``discord.py``: a bare client on a plain asyncio loop (the ceiling the target is set against);
 - ``discord.py+qasync``: the same bare client on a qasync loop over a QApplication (what the Qt loop costs);
@@ -29,6 +30,10 @@ PERFORMANCE.md's in-process baseline, but stays off the GUI thread):
 - ``desk-untuned`` (with ``--untuned``): the same desk without that hook (Python's default collector), for a
   before/after in the same run.
 
+Every measured process runs with the desk's GIL switch interval (``app.responsive_threads``), the ceilings
+too; ``--switch-interval`` sets another for all of them. ``--trace-stalls`` samples the GUI thread's stack and
+prints where it was during stalls (slower; for finding stalls, not for timing).
+
 Modes alternate within each run so they see the same machine load; medians and ratios to discord.py alone are
 printed. Targets (issue 3): the desk sustains ≥ 70 % of discord.py's rate with the inbox visible, and the GUI
 thread's longest stall stays ≤ 50 ms.
@@ -38,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import gc
 import json
 import logging
@@ -341,6 +347,43 @@ async def headless(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------------------------ --gui
 
 
+class StallTracer:
+    """``--trace-stalls``: a thread samples the GUI thread's Python stack every half millisecond; the stacks
+    seen while a heartbeat tick was late by more than ``STALL_TRACE_MS`` are counted and printed to stderr.
+    (The sampler takes the GIL itself, so traced runs are slower: use them to find stalls, not to time.)"""
+
+    def __init__(self, thread_id: int) -> None:
+        self.thread_id = thread_id
+        self.samples: collections.deque[tuple[float, tuple[str, ...]]] = collections.deque(maxlen=400_000)
+        self.stalls: list[tuple[float, float]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="stall-tracer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.0005):
+            frame = sys._current_frames().get(self.thread_id)
+            stack: list[str] = []
+            while frame is not None and len(stack) < 10:
+                code = frame.f_code
+                stack.append(f"{Path(code.co_filename).name}:{frame.f_lineno}:{code.co_name}")
+                frame = frame.f_back
+            self.samples.append((time.perf_counter(), tuple(stack)))
+
+    def report(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        counts: collections.Counter[tuple[str, ...]] = collections.Counter()
+        for start, end in self.stalls:
+            counts.update(stack for t, stack in self.samples if start <= t <= end)
+        print(f"--- {len(self.stalls)} stalls over {STALL_TRACE_MS} ms; stacks in them:", file=sys.stderr)
+        for stack, n in counts.most_common(15):
+            print(f"{n:5d}  " + " <- ".join(stack[:7]), file=sys.stderr)
+
+
+STALL_TRACE_MS = 20
+
+
 class Heartbeat:
     """A 5 ms QTimer on the GUI thread; the longest lateness of a tick is the thread's longest stall.
 
@@ -358,16 +401,22 @@ class Heartbeat:
         self.lateness: list[float] = []
         self.full_gcs: list[float] = []
         self._gc_started = 0.0
+        self.tracer: StallTracer | None = None
 
     def start(self) -> None:
         self.lateness = []
         self.full_gcs = []
         self.last = time.perf_counter()
         gc.callbacks.append(self._gc)
+        if os.environ.get("ATLAS_BENCH_TRACE_STALLS"):
+            self.tracer = StallTracer(threading.get_ident())
         self.timer.start()
 
     def stop(self) -> dict[str, float]:
         self.timer.stop()
+        if self.tracer is not None:
+            self.tracer.report()
+            self.tracer = None
         if self._gc in gc.callbacks:
             gc.callbacks.remove(self._gc)
         late = sorted(self.lateness) or [0.0]
@@ -389,7 +438,10 @@ class Heartbeat:
 
     def _tick(self) -> None:
         now = time.perf_counter()
-        self.lateness.append(max(0.0, now - self.last - HEARTBEAT_MS / 1000))
+        late = max(0.0, now - self.last - HEARTBEAT_MS / 1000)
+        self.lateness.append(late)
+        if self.tracer is not None and late * 1000 > STALL_TRACE_MS:
+            self.tracer.stalls.append((self.last, now))
         self.last = now
 
 
@@ -506,7 +558,7 @@ def gui_child(mode: str, n: int, kind: str) -> dict[str, float]:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([])
-    loop = qasync.QEventLoop(app)
+    loop = qasync.QEventLoop(app)  # as the desk runs (app._run_on_qt_loop)
     asyncio.set_event_loop(loop)
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -514,7 +566,7 @@ def gui_child(mode: str, n: int, kind: str) -> dict[str, float]:
             if mode == "discord.py+qasync":
                 result = loop.run_until_complete(gui_bare(n, kind))
             else:
-                result = loop.run_until_complete(gui_desk(n, Path(tmp), kind, tuned=mode == "desk"))
+                result = loop.run_until_complete(gui_desk(n, Path(tmp), kind, tuned=mode != "desk-untuned"))
             return result
     finally:
         loop.close()
@@ -525,7 +577,9 @@ GUI_MODES = ("discord.py", "discord.py+qasync", "desk", "desk-untuned")
 
 
 def gui(args: argparse.Namespace) -> int:
-    modes = [m for m in GUI_MODES if m != "desk-untuned" or args.untuned]
+    modes = args.modes or [m for m in GUI_MODES if m != "desk-untuned" or args.untuned]
+    if "discord.py" not in modes:
+        modes.insert(0, "discord.py")  # the ceiling every ratio is taken against
     results: dict[str, list[dict[str, float]]] = {m: [] for m in modes}
     for run in range(args.runs):
         for mode in modes:
@@ -544,6 +598,8 @@ def gui(args: argparse.Namespace) -> int:
                 raise SystemExit(f"{mode} failed")
             result = json.loads(out.stdout.strip().splitlines()[-1])
             results[mode].append(result)
+            if args.trace_stalls:
+                print(f"run {run + 1} {mode}:\n{out.stderr}", file=sys.stderr, flush=True)
             extra = ""
             if "max_stall_ms" in result:
                 stall, p99 = result["max_stall_ms"], result["p99_stall_ms"]
@@ -588,9 +644,9 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument(
         "--gateway",
-        choices=("process", "thread"),
-        default="process",
-        help="--gui: run the sandbox in its own process (default) or in a thread of the measured process",
+        choices=("thread", "process"),
+        default="thread",
+        help="--gui: run the sandbox in a thread of the measured process (default) or in its own process",
     )
     parser.add_argument(
         "--untuned",
@@ -605,7 +661,16 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--switch-interval",
         type=float,
-        help="--gui: sys.setswitchinterval(S) in every measured process (Python's default: 0.005)",
+        help="--gui: sys.setswitchinterval(S) in every measured process (default: the desk's, "
+        "app.GUI_SWITCH_INTERVAL_S; Python's own default is 0.005)",
+    )
+    parser.add_argument(
+        "--trace-stalls",
+        action="store_true",
+        help=f"--gui: print the GUI thread's stacks sampled in stalls over {STALL_TRACE_MS} ms (slower)",
+    )
+    parser.add_argument(
+        "--modes", nargs="+", choices=GUI_MODES, help="--gui: measure only these modes (and discord.py alone)"
     )
     parser.add_argument("--child", choices=GUI_MODES, help=argparse.SUPPRESS)
     parser.add_argument("--sandbox", action="store_true", help=argparse.SUPPRESS)
@@ -615,8 +680,11 @@ def main(argv: list[str]) -> int:
         asyncio.run(serve_sandbox())
         return 0
     if args.child:
-        if os.environ.get("ATLAS_BENCH_SWITCH_INTERVAL"):
-            sys.setswitchinterval(float(os.environ["ATLAS_BENCH_SWITCH_INTERVAL"]))
+        # Every measured process runs with the desk's switch interval (app.responsive_threads), the
+        # discord.py-alone ceilings too: with the sandbox on a thread it moves their rate as well.
+        from atlas_desk.app import GUI_SWITCH_INTERVAL_S
+
+        sys.setswitchinterval(float(os.environ.get("ATLAS_BENCH_SWITCH_INTERVAL") or GUI_SWITCH_INTERVAL_S))
         print(json.dumps(gui_child(args.child, args.messages, args.gateway)), flush=True)
         # Measured and reported: skip interpreter teardown, where PySide's None refcounts (ui/compat.py) can
         # abort a process whose Qt loop ran a flood of timer events.
@@ -625,6 +693,8 @@ def main(argv: list[str]) -> int:
     if args.gui:
         if args.gc_gen2:
             os.environ["ATLAS_BENCH_GC_GEN2"] = str(args.gc_gen2)  # read by the desk child
+        if args.trace_stalls:
+            os.environ["ATLAS_BENCH_TRACE_STALLS"] = "1"
         if args.switch_interval:
             os.environ["ATLAS_BENCH_SWITCH_INTERVAL"] = str(args.switch_interval)  # read by every child
         return gui(args)
