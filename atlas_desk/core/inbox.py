@@ -257,11 +257,17 @@ class InboxService:
     def approve(self, item_id: int) -> concurrent.futures.Future[int]:
         """Approve a reported item (Reddit mod queue): clears the report at once, then asks the platform.
 
-        Resolves to the outbox action's id; if the platform refuses, the runner restores the report.
+        Resolves to the outbox action's id; if the platform refuses, the runner restores the report. Reddit
+        items only (the other connectors cannot approve).
         """
+        from atlas_desk.core.types import ActionError
 
         def job(conn: sqlite3.Connection) -> int:
             item = _require(conn, item_id)
+            if item.platform != Platform.REDDIT.value:
+                # Checked here as well as in the pane: the other connectors would refuse the action only
+                # after the item's state had changed on the desk.
+                raise ActionError("Only Reddit items can be approved from the desk.", retryable=False)
             payload = {"item_id": item_id, "kind": item.kind}
             return self._tracked(
                 conn, [item_id], lambda: _enqueue(conn, item, "approve", payload, {"reported": 0})
@@ -269,18 +275,42 @@ class InboxService:
 
         return self._run(job, lambda _r: [item_id], "approve the item", lambda action: [action])
 
-    def remove(self, item_id: int, reason: str) -> concurrent.futures.Future[int]:
-        """Remove an item with a removal reason (Reddit mod queue), through the outbox.
+    def remove(
+        self,
+        item_id: int,
+        reason_id: str | None,
+        mod_note: str = "",
+        *,
+        reason_title: str = "",
+        spam: bool = False,
+    ) -> concurrent.futures.Future[int]:
+        """Remove a Reddit item with one of the subreddit's removal reasons and/or a note for the other
+        moderators, through the outbox.
 
-        Optimistically the item is shown removed and no longer reported; a refusal restores both.
+        ``reason_id`` is one of the subreddit's own reasons (``RedditConnector.removal_reasons``): it is what
+        Reddit records, while ``reason_title`` only labels the action on the desk. Reddit attaches a removal
+        reason only with a reason id or a note, so one of the two is required. Optimistically the item is
+        shown removed and no longer reported; a refusal restores both.
         """
-        reason = reason.strip()
-        if not reason:
-            raise ValueError("A removal needs a reason.")
+        from atlas_desk.core.types import ActionError
+
+        reason_id = (reason_id or "").strip() or None
+        mod_note = mod_note.strip()
+        if reason_id is None and not mod_note:
+            raise ValueError("A removal needs one of the subreddit's removal reasons or a note.")
 
         def job(conn: sqlite3.Connection) -> int:
             item = _require(conn, item_id)
-            payload = {"item_id": item_id, "kind": item.kind, "reason": reason}
+            if item.platform != Platform.REDDIT.value:
+                raise ActionError("Only Reddit items can be removed from the desk.", retryable=False)
+            payload = {
+                "item_id": item_id,
+                "kind": item.kind,
+                "reason_id": reason_id,
+                "reason_title": reason_title.strip(),
+                "mod_note": mod_note,
+                "spam": bool(spam),
+            }
             return self._tracked(
                 conn,
                 [item_id],

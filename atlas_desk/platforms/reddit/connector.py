@@ -267,11 +267,11 @@ class RedditConnector:
                 await self._call(partial(self._approve_sync, target))
                 return {"platform_id": target, "approved": True}
             if action.kind == "remove":
-                reason_id = payload.get("reason_id") or None
-                mod_note = payload.get("mod_note") or None
+                reason_id = str(payload.get("reason_id") or "").strip() or None
+                mod_note = str(payload.get("mod_note") or "").strip()
                 spam = bool(payload.get("spam", False))
                 await self._call(partial(self._remove_sync, target, reason_id, mod_note, spam))
-                return {"platform_id": target, "removed": True, "reason_id": reason_id}
+                return {"platform_id": target, "removed": True, "reason_id": reason_id, "mod_note": mod_note}
         except ActionError:
             raise
         except Exception as exc:
@@ -553,7 +553,12 @@ class RedditConnector:
     def _approve_sync(self, fullname: str) -> None:
         self._thing(fullname).mod.approve()
 
-    def _remove_sync(self, fullname: str, reason_id: str | None, mod_note: str | None, spam: bool) -> None:
+    def _remove_sync(self, fullname: str, reason_id: str | None, mod_note: str, spam: bool) -> None:
+        """Remove, then (praw's second request, only with a reason id or a note) attach the removal reason.
+
+        ``mod_note`` goes as a string, empty when there is none, as Reddit's own clients send it; praw would
+        send a None as JSON null.
+        """
         self._thing(fullname).mod.remove(spam=spam, reason_id=reason_id, mod_note=mod_note)
 
     def _removal_reasons_sync(self) -> list[dict[str, str]]:

@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QHBoxLayout,
     QHeaderView,
-    QInputDialog,
     QLineEdit,
     QMenu,
     QMessageBox,
@@ -38,13 +37,15 @@ from PySide6.QtWidgets import (
 )
 
 from atlas_desk.core.bus import ChangeBus, Notice
+from atlas_desk.core.types import Platform
 from atlas_desk.store import inbox as repo
 from atlas_desk.ui.bridge import QtBus
 from atlas_desk.ui.compat import guard_singleton_refcounts
 from atlas_desk.ui.inbox.delegate import ROW_HEIGHT, InboxDelegate
-from atlas_desk.ui.inbox.filters import FiltersSidebar, filter_for
+from atlas_desk.ui.inbox.filters import PLATFORM_LABELS, FiltersSidebar, filter_for
 from atlas_desk.ui.inbox.model import Column, InboxModel, Role
 from atlas_desk.ui.inbox.reading_pane import ReadingPane, confirm_open_url
+from atlas_desk.ui.inbox.removal_dialog import RemovalChoice, RemovalDialog, RemovalReason
 from atlas_desk.ui.panes import Pane, PaneContext
 from atlas_desk.ui.widgets.empty_state import EmptyState, plain_label
 
@@ -53,12 +54,12 @@ log = logging.getLogger("atlas_desk.ui")
 SEARCH_DEBOUNCE_MS = 150
 CONTEXT_LIMIT = 20
 EMPTY_HEADLINE = "Your community's messages will appear here — connect Discord, GitHub or Reddit in Settings"
-REMOVAL_REASONS = (
-    "Spam",
-    "Off-topic",
-    "Personal attack or harassment",
-    "Duplicate",
-    "Low-effort post",
+# Approve and remove act on Reddit's mod queue; the Discord and GitHub connectors cannot perform them.
+MODERATION_PLATFORMS = frozenset({Platform.REDDIT.value})
+TICKET_PLATFORMS = frozenset({Platform.DISCORD.value})
+REDDIT_NOT_CONNECTED = (
+    "Reddit is not connected, so the subreddit's removal reasons cannot be listed: connect it in "
+    "Settings › Reddit, or remove with a note."
 )
 
 
@@ -127,6 +128,8 @@ class InboxPane(Pane):
         self._open_settings: Callable[[str], None] | None = None
         self._runtime: Any = None
         self._tasks: set[Any] = set()  # running async actions, kept so they are not collected mid-flight
+        self._removal_reasons: list[RemovalReason] = []  # the subreddit's, as last loaded
+        self.removal_dialog: RemovalDialog | None = None
         self._relay = _Relay(self)
         # Set at shutdown: worker threads stop handing results to the (soon deleted) relay.
         self._closing = threading.Event()
@@ -220,12 +223,19 @@ class InboxPane(Pane):
         action.setObjectName(name)
         action.setShortcut(QKeySequence(shortcut))
         action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        action.setToolTip(
-            f"{text} ({QKeySequence(shortcut).toString(QKeySequence.SequenceFormat.NativeText)})"
-        )
+        # Off by default on some platforms (macOS): the menus are where a moderator learns the keys.
+        action.setShortcutVisibleInContextMenu(True)
+        self._describe(action, text)
         action.triggered.connect(slot)
         self.addAction(action)
         return action
+
+    @staticmethod
+    def _describe(action: QAction, text: str, why_not: str = "") -> None:
+        """Set an action's text and its tooltip, which always names the key and says why it is disabled."""
+        key = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        action.setText(text)
+        action.setToolTip(f"{text} ({key})" + (f" — {why_not}" if why_not else ""))
 
     def _build_actions(self) -> None:
         self.act_next = self._action("Next", "J", lambda: self.move_selection(1), "inboxNext")
@@ -238,7 +248,9 @@ class InboxPane(Pane):
         self.act_search = self._action("Search", "/", self.focus_search, "inboxSearchAction")
         self.act_approve = self._action("Approve", "A", self.approve, "inboxApprove")
         self.act_remove = self._action("Remove…", "X", self.remove, "inboxRemove")
-        self.act_suggestion = self._action("Mark as suggestion", "I", self.mark_suggestion, "inboxSuggestion")
+        self.act_suggestion = self._action(
+            "Mark as suggestion", "I", self.toggle_suggestion, "inboxSuggestion"
+        )
         self.act_ticket = self._action("Convert to ticket", "T", self.convert_to_ticket, "inboxTicket")
         self.act_roadmap = self._action("Add to roadmap", "Ctrl+Shift+R", self.add_to_roadmap, "inboxRoadmap")
         self.actions_menu = QMenu("Actions", self)
@@ -440,19 +452,55 @@ class InboxPane(Pane):
         item_id = self.current_id()
         if item_id is None or self.store is None:
             self.reading.show_placeholder()
+            self._update_action_state(None)
             return
         conn = self.store.reader()
         item = repo.get_item(conn, item_id)
         if item is None:
             self.reading.show_placeholder()
+            self._update_action_state(None)
             return
         self.reading.show_item(item, repo.context(conn, item_id, CONTEXT_LIMIT))
         self._update_action_state(item)
 
-    def _update_action_state(self, item: repo.InboxRow) -> None:
-        self.act_star.setText("Unstar" if item.starred else "Star")
-        self.act_approve.setEnabled(item.reported)
-        self.act_remove.setEnabled(item.platform == "reddit" or item.reported)
+    def _update_action_state(self, item: repo.InboxRow | None) -> None:
+        """Enable the item's actions only where its platform can perform them, and say why not."""
+        describe = self._describe
+        if item is None:
+            none = "select an item first"
+            for action, text in (
+                (self.act_approve, "Approve"),
+                (self.act_remove, "Remove…"),
+                (self.act_ticket, "Convert to ticket"),
+                (self.act_open, "Open in browser…"),
+            ):
+                action.setEnabled(False)
+                describe(action, text, none)
+            return
+        describe(self.act_star, "Unstar" if item.starred else "Star")
+        describe(self.act_suggestion, "Not a suggestion" if item.is_suggestion else "Mark as suggestion")
+        if item.platform not in MODERATION_PLATFORMS:
+            where = PLATFORM_LABELS.get(item.platform, item.platform)
+            approve_why = remove_why = (
+                f"only Reddit's mod queue can be moderated from the desk; moderate {where} items in {where}"
+            )
+        else:
+            approve_why = "" if item.reported else "nothing to approve: it is not in the mod queue"
+            remove_why = "already removed" if item.deleted else ""
+        self.act_approve.setEnabled(not approve_why)
+        describe(self.act_approve, "Approve", approve_why)
+        self.act_remove.setEnabled(not remove_why)
+        describe(self.act_remove, "Remove…", remove_why)
+        ticket_why = (
+            ""
+            if item.platform in TICKET_PLATFORMS
+            else "only Discord messages can become tickets (Reddit members write to modmail)"
+        )
+        self.act_ticket.setEnabled(not ticket_why)
+        describe(self.act_ticket, "Convert to ticket", ticket_why)
+        open_why = "" if item.url else "this item has no web address"
+        self.act_open.setEnabled(not open_why)
+        describe(self.act_open, "Open in browser…", open_why)
 
     # ---------------------------------------------------------------------------------- operations
 
@@ -487,10 +535,13 @@ class InboxPane(Pane):
         starred = bool(self.model.data(self.table.currentIndex(), Role.STARRED))
         self._watch(self.service.set_starred(item_id, not starred))
 
-    def mark_suggestion(self) -> None:
+    def toggle_suggestion(self) -> None:
+        """Mark the selected items as feature suggestions, or clear the mark if the current one has it."""
         ids = self.selected_ids()
+        item = self.reading.item
         if ids and self.service is not None:
-            self._watch(self.service.mark_suggestion(ids, True))
+            suggestion = not (item is not None and item.id in ids and item.is_suggestion)
+            self._watch(self.service.mark_suggestion(ids, suggestion))
 
     def reply(self) -> None:
         item_id = self.current_id()
@@ -513,24 +564,70 @@ class InboxPane(Pane):
         self.reply_editor = editor
 
     def open_in_browser(self) -> None:
+        """Show the item's address and open it only if the moderator confirms."""
         item = self.reading.item
         if item is None or not item.url:
             return
         confirm_open_url(self, QUrl(item.url))
 
     def approve(self) -> None:
+        """Approve the current Reddit item: it leaves the mod queue on the desk at once, then on Reddit."""
         item = self.reading.item
-        if item is None or self.service is None:
+        if item is None or self.service is None or item.platform not in MODERATION_PLATFORMS:
             return
         self._watch(self.service.approve(item.id))
+        self.status_label.setText("Approval queued: Reddit confirms it in a moment.")
 
     def remove(self) -> None:
+        """Ask how to remove the current Reddit item (a subreddit reason, a note, spam), then queue it."""
         item = self.reading.item
-        if item is None or self.service is None:
+        if item is None or self.service is None or item.platform not in MODERATION_PLATFORMS:
             return
-        reason, ok = QInputDialog.getItem(self, "Remove", "Removal reason:", list(REMOVAL_REASONS), 0, True)
-        if ok and reason.strip():
-            self._watch(self.service.remove(item.id, reason.strip()))
+        connector = self._reddit_connector()
+        load = getattr(connector, "removal_reasons", None)
+        subreddit = str(getattr(connector, "subreddit", "") or item.container_id or "?")
+        dialog = RemovalDialog(
+            subreddit,
+            item.title or item.body[:80],
+            load if callable(load) else None,
+            known=self._removal_reasons,
+            unavailable="" if callable(load) else REDDIT_NOT_CONNECTED,
+            parent=self,
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.reasons_loaded.connect(self._remember_removal_reasons)
+        service, item_id = self.service, item.id
+
+        def chosen(choice: RemovalChoice) -> None:
+            self._watch(
+                service.remove(
+                    item_id,
+                    choice.reason_id,
+                    choice.mod_note,
+                    reason_title=choice.reason_title,
+                    spam=choice.spam,
+                )
+            )
+            why = f" ({choice.reason_title})" if choice.reason_title else ""
+            self.status_label.setText(f"Removal{why} queued: Reddit confirms it in a moment.")
+
+        dialog.chosen.connect(chosen)
+        dialog.finished.connect(lambda _result: self._forget_removal_dialog(dialog))
+        self.removal_dialog = dialog
+        dialog.open()
+
+    def _forget_removal_dialog(self, dialog: RemovalDialog) -> None:
+        # The dialog deletes itself once closed; nothing may reach it through the pane after that.
+        if self.removal_dialog is dialog:
+            self.removal_dialog = None
+
+    def _reddit_connector(self) -> Any:
+        connectors = getattr(self._runtime, "connectors", None)
+        return connectors.get(Platform.REDDIT) if isinstance(connectors, dict) else None
+
+    def _remember_removal_reasons(self, reasons: list[RemovalReason]) -> None:
+        # Shown at once the next time the dialog opens, while it asks Reddit again.
+        self._removal_reasons = list(reasons)
 
     def convert_to_ticket(self) -> None:
         """Open a private ticket with the item's author (Discord items); the relay opens the thread."""
@@ -551,7 +648,9 @@ class InboxPane(Pane):
             except (LookupError, ValueError) as exc:
                 box = QMessageBox(QMessageBox.Icon.Information, "Convert to ticket", str(exc), parent=self)
                 box.setTextFormat(Qt.TextFormat.PlainText)
-                box.exec()
+                box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+                # open(), not exec(): a nested event loop inside a running coroutine breaks qasync's tasks.
+                box.open()
             else:
                 tickets.bus.publish(
                     Notice(
