@@ -56,14 +56,19 @@ Scenario = Callable[[GitHubSandbox, FakeSink, GitHubConnector], Awaitable[None]]
 
 
 def run(
-    aloop: asyncio.AbstractEventLoop, scenario: Scenario, *, token: str | None = None, start: bool = True
+    aloop: asyncio.AbstractEventLoop,
+    scenario: Scenario,
+    *,
+    token: str | None = None,
+    start: bool = True,
+    poll: float = POLL,
 ) -> None:
     async def main() -> None:
         sandbox = GitHubSandbox(small_community())
         await sandbox.start()
         sink = FakeSink()
         connector = GitHubConnector(
-            GitHubTestSettings(api=sandbox.api_url, poll_seconds=POLL), token or sandbox.token, sink
+            GitHubTestSettings(api=sandbox.api_url, poll_seconds=poll), token or sandbox.token, sink
         )
         try:
             if start:
@@ -115,6 +120,8 @@ def test_backfill_normalises_every_kind(aloop: asyncio.AbstractEventLoop) -> Non
 
 
 def test_new_comments_arrive_within_one_poll_interval(aloop: asyncio.AbstractEventLoop) -> None:
+    poll = 0.5
+
     async def scenario(sandbox: GitHubSandbox, sink: FakeSink, connector: GitHubConnector) -> None:
         await sink.wait_for(lambda: caught_up(sink))
         started = time.monotonic()
@@ -129,8 +136,10 @@ def test_new_comments_arrive_within_one_poll_interval(aloop: asyncio.AbstractEve
             ),
             timeout=5,
         )
-        # one interval to notice, plus the poll itself; generous for a loaded machine
-        assert time.monotonic() - started < POLL + 2.0
+        # One interval to notice, plus the poll that reads them: a poll of the three streams takes about 20 ms
+        # here, so the 0.25 s of slack is headroom for a loaded machine, and a missed poll (a second interval)
+        # still fails.
+        assert time.monotonic() - started < poll + 0.25
         (issue_comment,) = sink.by_body("Dark mode please")
         assert issue_comment.kind is ItemKind.ISSUE_COMMENT
         assert issue_comment.parent_id == "I_kwAtlas0002"
@@ -138,7 +147,7 @@ def test_new_comments_arrive_within_one_poll_interval(aloop: asyncio.AbstractEve
         assert reply.kind is ItemKind.DISCUSSION_COMMENT and reply.container == "Discussions › Ideas"
         assert sink.items[new.node_id].is_suggestion
 
-    run(aloop, scenario)
+    run(aloop, scenario, poll=poll)
 
 
 def test_quiet_polls_are_304_and_ingest_nothing(aloop: asyncio.AbstractEventLoop) -> None:
@@ -320,17 +329,40 @@ def test_rejected_token_goes_offline_in_plain_words(aloop: asyncio.AbstractEvent
     run(aloop, scenario, token=secret)
 
 
+class StampedRequests(list[Any]):
+    """A sandbox's request log that also notes when each record arrived (``time.monotonic()``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.times: list[float] = []
+
+    def append(self, record: Any) -> None:
+        self.times.append(time.monotonic())
+        super().append(record)
+
+
 def test_server_errors_reconnect_with_backoff_then_recover(aloop: asyncio.AbstractEventLoop) -> None:
+    failures = 5
+
     async def scenario(sandbox: GitHubSandbox, sink: FakeSink, connector: GitHubConnector) -> None:
         await sink.wait_for(lambda: caught_up(sink))
-        sandbox.fail_next("/repos/atlas-app/atlas/issues", 502, count=3, method="GET")
-        mark = len(sandbox.requests)
+        log = StampedRequests()
+        sandbox.requests = log  # from here on, every request with the time it was answered
+        sandbox.fail_next("/repos/atlas-app/atlas/issues", 502, count=failures, method="GET")
         await sink.wait_for(lambda: sink.state is ConnectionState.RECONNECTING)
         _state, reason = sink.states[-1]
         assert "502" in reason and "retrying" in reason
         await sink.wait_for(lambda: caught_up(sink), timeout=15)
-        failed = [r for r in sandbox.requests[mark:] if r.status == 502]
-        assert len(failed) == 3
+        failed = [t for r, t in zip(log, log.times, strict=True) if r.status == 502]
+        assert len(failed) == failures  # each failed poll stops at its first request
+        # Failure k is retried after base · 2^(k-1) · jitter, jitter in [0.5, 1], base = the poll interval
+        # (0.2 s here). A loop that kept polling every 0.2 s fails the third and fourth lower bound; one that
+        # retried at once fails them all. The gap also holds the retry's own request, hence the slack above.
+        gaps = [b - a for a, b in itertools.pairwise(failed)]
+        for k, gap in enumerate(gaps, start=1):
+            nominal = POLL * 2 ** (k - 1)
+            assert 0.5 * nominal <= gap <= nominal + 0.5, (k, gaps)
+        assert sum(gaps) >= 0.5 * POLL * (2 ** (failures - 1) - 1)  # 1.5 s at least: growing waits
         sandbox.add_issue_comment(1, "li-wei", "after the outage")
         await sink.wait_for(lambda: bool(sink.by_body("after the outage")))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import time
 from collections import Counter
 from collections.abc import Callable, Coroutine, Iterator, Sequence
@@ -133,9 +134,16 @@ def sandbox(aloop: asyncio.AbstractEventLoop) -> Iterator[RedditSandbox]:
     aloop.run_until_complete(sb.stop())
 
 
-def settings(sb: RedditSandbox, poll: float = POLL) -> SimpleNamespace:
+def settings(
+    sb: RedditSandbox, poll: float = POLL, backoff_base: float = 0.05, backoff_max: float = 0.2
+) -> SimpleNamespace:
     return SimpleNamespace(
-        url=sb.url, subreddit="AtlasApp", poll_seconds=poll, backoff_base=0.05, backoff_max=0.2, timeout=5.0
+        url=sb.url,
+        subreddit="AtlasApp",
+        poll_seconds=poll,
+        backoff_base=backoff_base,
+        backoff_max=backoff_max,
+        timeout=5.0,
     )
 
 
@@ -164,9 +172,16 @@ def run(aloop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T], timeout:
 
 
 def new_connector(
-    made: list[RedditConnector], sb: RedditSandbox, sink: FakeSink, poll: float = POLL, **cred: str
+    made: list[RedditConnector],
+    sb: RedditSandbox,
+    sink: FakeSink,
+    poll: float = POLL,
+    *,
+    backoff: tuple[float, float] = (0.05, 0.2),
+    **cred: str,
 ) -> RedditConnector:
-    c = RedditConnector(settings(sb, poll), creds(sb, **cred), sink)
+    """A connector for the sandbox; ``backoff``: (base, cap) of its reconnect waits, in seconds."""
+    c = RedditConnector(settings(sb, poll, *backoff), creds(sb, **cred), sink)
     made.append(c)
     return c
 
@@ -224,18 +239,37 @@ def test_new_post_arrives_within_one_poll_interval(
     poll = 0.5
     c = new_connector(connectors, sandbox, sink, poll=poll)
 
-    async def body() -> float:
-        await started(c, sink)
-        fullname = sandbox.add_post("tom-b", "Dark mode please", "It burns my eyes", flair="Feature Request")
+    def polls() -> int:
+        # the mod queue is the last request of a poll
+        return sum(1 for _, path in sandbox.requests if path.startswith("/r/AtlasApp/about/modqueue"))
+
+    async def after_a_poll(post: Callable[[], str]) -> float:
+        """Post right after a poll has read everything (the worst moment) and time its arrival."""
+        mark = polls()
+        await until(lambda: polls() > mark)
         t0 = time.monotonic()
-        await sink.wait_for(lambda: fullname in sink.items, timeout=poll + 2.0)
-        assert sink.items[fullname].is_suggestion
-        comment = sandbox.add_comment(fullname, "maya-k", "+1")
-        await sink.wait_for(lambda: comment in sink.items, timeout=poll + 2.0)
+        fullname = post()
+        await sink.wait_for(lambda: fullname in sink.items, timeout=5)
         return time.monotonic() - t0
 
-    elapsed = run(aloop, body())
-    assert elapsed < 2 * (poll + 1.0)
+    async def body() -> list[float]:
+        await started(c, sink)
+        fullname = "t3_?"
+
+        def submit() -> str:
+            nonlocal fullname
+            fullname = sandbox.add_post("tom-b", "Dark mode please", "It burns", flair="Feature Request")
+            return fullname
+
+        latencies = [await after_a_poll(submit)]
+        assert sink.items[fullname].is_suggestion
+        latencies.append(await after_a_poll(lambda: sandbox.add_comment(fullname, "maya-k", "+1")))
+        return latencies
+
+    latencies = run(aloop, body())
+    # Each within one interval plus the poll that reads it (three small requests, tens of milliseconds here):
+    # the 0.25 s of slack is headroom for a loaded machine, and a missed poll (a second interval) still fails.
+    assert max(latencies) < poll + 0.25, latencies
 
 
 def test_nothing_new_means_nothing_ingested_twice(
@@ -516,24 +550,47 @@ def test_wrong_secret_goes_offline_with_a_plain_reason(
     assert c.requests_made == 1  # the one token request
 
 
+class StampedRequests(list[tuple[str, str]]):
+    """The sandbox's request log that also notes when each request arrived (``time.monotonic()``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.times: list[float] = []
+
+    def append(self, record: tuple[str, str]) -> None:
+        self.times.append(time.monotonic())
+        super().append(record)
+
+
 def test_outage_reconnects_with_backoff_and_recovers(
     aloop: asyncio.AbstractEventLoop, sandbox: RedditSandbox, connectors: list[RedditConnector]
 ) -> None:
     sink = FakeSink()
-    c = new_connector(connectors, sandbox, sink)
+    base, cap = 0.1, 0.4
+    failures = 6
+    c = new_connector(connectors, sandbox, sink, backoff=(base, cap))
 
-    async def body() -> None:
+    async def body() -> list[float]:
         await started(c, sink)
-        sandbox.fail_next("/r/AtlasApp", 503, count=4)
+        log = StampedRequests()
+        sandbox.requests = log  # from here on, every request with the time it arrived
+        sandbox.fail_next("/r/AtlasApp", 503, count=failures)
         await sink.wait_for(lambda: c.state is ConnectionState.RECONNECTING)
         assert "HTTP 503" in sink.states[-1][1]
         fullname = sandbox.add_post("maya-k", "after the outage", "")
         await sink.wait_for(lambda: c.state is ConnectionState.LIVE and fullname in sink.items)
+        # The fault answers the first ``failures`` requests under /r/AtlasApp; an attempt stops at its first.
+        under = [t for (_, path), t in zip(log, log.times, strict=True) if path.startswith("/r/AtlasApp")]
+        return under[:failures]
 
-    t0 = time.monotonic()
-    run(aloop, body())
-    # 4 failures with a 0.05 s base: growing, jittered waits, so neither instant nor slow
-    assert time.monotonic() - t0 < 5
+    failed = run(aloop, body())
+    # Attempt k waits min(cap, base · 2^(k-1)) · jitter (jitter in [0.5, 1]): 0.1, 0.2, 0.4, 0.4, 0.4 s.
+    # A loop retrying at once, or every poll (0.05 s), fails the lower bounds; one that ignored the cap, the
+    # last upper bound. The upper bounds add the reconnect's own requests and headroom for a loaded machine.
+    gaps = [b - a for a, b in itertools.pairwise(failed)]
+    for k, gap in enumerate(gaps, start=1):
+        nominal = min(cap, base * 2 ** (k - 1))
+        assert 0.5 * nominal <= gap <= nominal + 0.3, (k, gaps)
     assert set(sink.counts.values()) == {1}
 
 
