@@ -21,6 +21,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
 from typing import Any, Protocol
 
 import aiohttp
@@ -45,6 +46,10 @@ NONCE_LENGTH = 25  # Discord accepts nonces of at most 25 characters
 HISTORY_BATCH = 100
 RECENT_LIMIT = 20_000  # messages remembered for de-duplication, deletes and reaction counts
 RECENT_CHARS = 16_000_000  # ... and at most this much of their text
+# Replaying a reply: how far before the action was queued to start looking (the desk's clock and Discord's may
+# disagree), and at most how many messages to read looking for it.
+REPLAY_CLOCK_SLACK = timedelta(minutes=2)
+REPLAY_SCAN_LIMIT = 500
 # How long the gateway task may go on handling already-received events before it lets the loop run: under
 # qasync the loop is the GUI thread, and its timers and paints must come round at least every few frames.
 GATEWAY_SLICE = 0.008
@@ -402,7 +407,12 @@ class DiscordConnector:
         await asyncio.wait_for(self._wait_caught_up(), timeout)
 
     async def execute(self, action: OutboxAction) -> dict[str, Any]:
-        """Perform an outbox action. ``reply``: post ``payload["content"]`` once, even when retried."""
+        """Perform an outbox action. ``reply``: post ``payload["content"]`` once, even when retried.
+
+        Two guards keep a reply single: the message nonce, which Discord de-duplicates for a few minutes, and,
+        for an action that was attempted before, a look through the channel's history for the message an
+        earlier attempt posted (a replay after a crash may come long after Discord forgot the nonce).
+        """
         handler = self.action_handlers.get(action.kind)
         if handler is not None:
             return await handler(action)
@@ -436,10 +446,22 @@ class DiscordConnector:
             if reply_to.isdigit() and reply_to != raw_channel
             else None
         )
+        nonce = nonce_for(action.idempotency_key)
         try:
+            # ``attempts`` counts this try; a moderator's "try again" resets it but keeps the last error.
+            earlier = (
+                await self._sent_by_earlier_attempt(
+                    channel, action, client.user.id, nonce, content, reference
+                )
+                if action.attempts > 1 or action.last_error
+                else None
+            )
+            if earlier is not None:
+                log.info("outbox action %d: its reply is already on Discord, not posting again", action.id)
+                return {**_reply_result(earlier, raw_channel), "replayed": True}
             message = await channel.send(
                 content,
-                nonce=nonce_for(action.idempotency_key),  # discord.py sets enforce_nonce with it
+                nonce=nonce,  # discord.py sets enforce_nonce with it
                 reference=reference,  # type: ignore[arg-type]
                 allowed_mentions=discord.AllowedMentions(
                     everyone=False, roles=False, users=True, replied_user=True
@@ -455,11 +477,42 @@ class DiscordConnector:
             raise _action_error(exc) from None
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             raise ActionError(f"could not reach Discord ({type(exc).__name__})", retryable=True) from None
-        return {
-            "message_id": str(message.id),
-            "channel_id": raw_channel,
-            "url": message.jump_url,
-        }
+        return _reply_result(message, raw_channel)
+
+    async def _sent_by_earlier_attempt(
+        self,
+        channel: discord.PartialMessageable,
+        action: OutboxAction,
+        bot_id: int,
+        nonce: str,
+        content: str,
+        reference: discord.MessageReference | None,
+    ) -> discord.Message | None:
+        """The bot's message an earlier attempt of ``action`` posted, found in the channel's history.
+
+        Read oldest first from shortly before the action was queued: an earlier attempt posted soon after.
+        A message that carries a nonce is ours only with our nonce. Discord does not promise nonces in
+        history, so without one the bot's message with the same text, replying to the same message, is
+        taken as ours: only a moderator repeating the very same reply within minutes could be mistaken for
+        it, and then the worst outcome is one repeat left out, never a duplicate.
+        """
+        reply_to = reference.message_id if reference is not None else None
+        after = action.created_at - REPLAY_CLOCK_SLACK
+        try:
+            async for message in channel.history(limit=REPLAY_SCAN_LIMIT, after=after, oldest_first=True):
+                if message.author.id != bot_id:
+                    continue
+                if message.nonce is not None:
+                    if str(message.nonce) == nonce:
+                        return message
+                    continue
+                referenced = message.reference.message_id if message.reference is not None else None
+                if referenced == reply_to and message.content.strip() == content.strip():
+                    return message
+        except discord.Forbidden:
+            # Without Read Message History the nonce is the only guard left; sending beats never replying.
+            log.warning("cannot read the history of channel %s to check for an earlier reply", channel.id)
+        return None
 
     # ------------------------------------------------------------------------------------------ running
 
@@ -900,6 +953,11 @@ async def _reversed_history(channel: discord.TextChannel | discord.Thread, limit
     newest = [m async for m in channel.history(limit=limit)]
     for message in reversed(newest):
         yield message
+
+
+def _reply_result(message: discord.Message, channel_id: str) -> dict[str, Any]:
+    """What the outbox records for a posted reply."""
+    return {"message_id": str(message.id), "channel_id": channel_id, "url": message.jump_url}
 
 
 def _action_error(exc: discord.HTTPException) -> ActionError:
