@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import QDesktopServices, QTextCharFormat
+from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QKeySequence, QTextCharFormat
 from PySide6.QtWidgets import QMessageBox
 from test_inbox_support import item, open_store, seed_items, stored
 
 from atlas_desk.core.bus import ChangeBus
 from atlas_desk.core.inbox import InboxService
-from atlas_desk.core.types import Platform
+from atlas_desk.core.types import InboxItem, Platform
 from atlas_desk.store.db import Store
 from atlas_desk.ui.bridge import QtBus
 from atlas_desk.ui.inbox.model import Column, InboxModel, Role
@@ -38,15 +38,23 @@ class Desk(SimpleNamespace):
     pane: InboxPane
 
 
-def _desk(qtbot: Any, data_dir: Path, seed: bool = True) -> Desk:
+def _desk(
+    qtbot: Any,
+    data_dir: Path,
+    seed: bool = True,
+    *,
+    mentions: tuple[str, ...] = ("maya_k",),
+    settings: Any = None,
+    extra: Sequence[InboxItem] = (),
+) -> Desk:
     store = open_store(data_dir)
     if seed:
-        stored(store, seed_items())
+        stored(store, [*seed_items(), *extra])
     bus = ChangeBus()
-    service = InboxService(store, bus, mentions=("maya_k",))
+    service = InboxService(store, bus, mentions=mentions)
     pane = InboxPane()
     qtbot.addWidget(pane)
-    runtime = SimpleNamespace(store=store, inbox=service, settings=None)
+    runtime = SimpleNamespace(store=store, inbox=service, settings=settings)
     pane.attach(PaneContext(bus=QtBus(bus, pane), runtime=runtime, open_settings=lambda _p: None))
     pane.resize(1300, 700)
     pane.show()
@@ -68,6 +76,12 @@ def pids(desk: Desk) -> list[str]:
     model = desk.pane.model
     assert model is not None
     return [model.data(model.index(r, 0), Role.ROW).platform_id for r in range(model.rowCount())]
+
+
+def item_id(desk: Desk, pid: str) -> int:
+    found = desk.store.reader().execute("SELECT id FROM inbox_items WHERE platform_id = ?", (pid,)).fetchone()
+    assert found is not None, pid
+    return int(found[0])
 
 
 def current_pid(desk: Desk) -> str:
@@ -278,3 +292,138 @@ def test_r_opens_the_reply_editor_and_queues_the_reply(desk: Desk, qtbot: Any) -
     qtbot.waitUntil(lambda: bool(outbox.list_actions(conn)))
     action = outbox.list_actions(conn)[0]
     assert action.kind == "reply" and action.target == "g2" and action.payload["body"] == "On it, thanks!"
+
+
+# -- shortcuts ---------------------------------------------------------------------------------------------
+
+# Every inbox action, by object name, with the key a moderator presses.
+ACTION_KEYS = {
+    "inboxNext": "J",
+    "inboxPrevious": "K",
+    "inboxReadNext": "E",
+    "inboxUnread": "U",
+    "inboxStar": "S",
+    "inboxReply": "R",
+    "inboxOpen": "O",
+    "inboxSearchAction": "/",
+    "inboxApprove": "A",
+    "inboxRemove": "X",
+    "inboxSuggestion": "I",
+    "inboxTicket": "T",
+    "inboxRoadmap": "Ctrl+Shift+R",
+}
+
+
+@pytest.fixture
+def menus_hide_shortcuts(qapp: Any) -> Iterator[None]:
+    """Menus without shortcuts unless an action asks for them, as on macOS: an action must say so itself."""
+    attribute = Qt.ApplicationAttribute.AA_DontShowShortcutsInContextMenus
+    hints = QGuiApplication.styleHints()
+    before = (QGuiApplication.testAttribute(attribute), hints.showShortcutsInContextMenus())
+    QGuiApplication.setAttribute(attribute, True)
+    hints.setShowShortcutsInContextMenus(False)
+    yield
+    QGuiApplication.setAttribute(attribute, before[0])
+    hints.setShowShortcutsInContextMenus(before[1])
+
+
+def test_every_action_is_listed_here(desk: Desk) -> None:
+    assert {a.objectName() for a in desk.pane.actions()} == set(ACTION_KEYS)
+
+
+@pytest.mark.parametrize(("name", "key"), sorted(ACTION_KEYS.items()))
+def test_action_names_its_key_in_tooltip_and_menu(
+    qtbot: Any, data_dir: Path, menus_hide_shortcuts: None, name: str, key: str
+) -> None:
+    d = _desk(qtbot, data_dir)
+    try:
+        action = d.pane.findChild(QAction, name)
+        assert action is not None
+        assert action.shortcut() == QKeySequence(key)
+        assert action in d.pane.actions_menu.actions()
+        assert action.isShortcutVisibleInContextMenu()
+        native = QKeySequence(key).toString(QKeySequence.SequenceFormat.NativeText)
+        # Whatever item is current, enabled or not, the tooltip names the key.
+        for pid in ("g2", "d3", "r1"):
+            d.pane.open_item(item_id(d, pid))
+            assert current_pid(d) == pid
+            assert f"({native})" in action.toolTip(), (pid, action.toolTip())
+    finally:
+        d.pane.hide()  # the style hint's restore repaints visible widgets
+        d.pane.shutdown()
+        d.store.close()
+
+
+# -- the filters sidebar -----------------------------------------------------------------------------------
+
+
+def sidebar(desk: Desk) -> list[str]:
+    """The sidebar as the moderator reads it, top to bottom."""
+    filters = desk.pane.filters
+    return [filters.item(r).text() for r in range(filters.count())]
+
+
+def test_unread_suggestions_and_a_container_show_exactly_their_items(qtbot: Any, data_dir: Path) -> None:
+    help_item = item(Platform.DISCORD, "h1", "How do I export?", 8, container="#help", container_id="c-help")
+    desk = _desk(qtbot, data_dir, extra=[help_item])
+    try:
+        desk.service.mark_read([item_id(desk, "g2"), item_id(desk, "r2")]).result(timeout=10)
+        qtbot.waitUntil(lambda: desk.pane.unread_count == 6)
+
+        desk.pane.filters.select_key("unread")
+        assert pids(desk) == ["h1", "d3", "r1", "g1", "d2", "d1"]
+        desk.pane.filters.select_key("suggestions")
+        assert pids(desk) == ["g1"]
+        qtbot.waitUntil(lambda: "#help  (1)" in sidebar(desk))
+        desk.pane.filters.select_key("container:discord:c-general")
+        assert pids(desk) == ["d3", "d2", "d1"]
+        assert desk.pane.filters.currentItem().text() == "#general  (3)"
+        desk.pane.filters.select_key("container:discord:c-help")
+        assert pids(desk) == ["h1"]
+        desk.pane.filters.select_key("container:reddit:AtlasApp")
+        assert pids(desk) == ["r2", "r1"]  # read ones too: a container is not an unread filter
+    finally:
+        desk.pane.hide()
+        desk.pane.shutdown()
+        desk.store.close()
+
+
+def test_sidebar_shows_unread_counts_and_follows_them(desk: Desk, qtbot: Any) -> None:
+    qtbot.waitUntil(lambda: "r/AtlasApp  (2)" in sidebar(desk))
+    assert sidebar(desk)[:11] == [
+        "All  (7)",
+        "Unread  (7)",
+        "Mentions  (1)",
+        "Needs moderation  (2)",
+        "Suggestions  (1)",
+        "Starred",
+        "Platforms",
+        "Discord  (3)",
+        "GitHub  (2)",
+        "Reddit  (2)",
+        "Channels and categories",
+    ]
+    assert sorted(sidebar(desk)[11:]) == ["#general  (3)", "Discussions › Ideas  (2)", "r/AtlasApp  (2)"]
+    desk.pane.filters.select_key("platform:reddit")
+    qtbot.keyClick(desk.pane.table, Qt.Key.Key_E)  # r2 read
+    qtbot.keyClick(desk.pane.table, Qt.Key.Key_E)  # r1 read: nothing unread on Reddit now
+    qtbot.waitUntil(lambda: "Reddit" in sidebar(desk))
+    assert "r/AtlasApp" in sidebar(desk) and "Needs moderation  (1)" in sidebar(desk)
+    assert sidebar(desk)[:2] == ["All  (5)", "Unread  (5)"]
+    bold = {i.text(): i.font().bold() for i in (desk.pane.filters.item(r) for r in range(7, 10))}
+    assert bold == {"Discord  (3)": True, "GitHub  (2)": True, "Reddit": False}  # unread in bold
+
+
+def test_attach_merges_moderator_handles_and_keywords_into_mentions(qtbot: Any, data_dir: Path) -> None:
+    settings = SimpleNamespace(desk=SimpleNamespace(moderator_handles=["maya_k"], keywords=["offline"]))
+    d = _desk(qtbot, data_dir, mentions=(), settings=settings)
+    try:
+        assert d.pane.mentions == ("maya_k", "offline")
+        assert d.service.mentions == ("maya_k", "offline")
+        d.pane.filters.select_key("mentions")
+        assert pids(d) == ["d3", "d2", "d1"]  # "@maya_k", and "offline" twice
+        qtbot.waitUntil(lambda: "Mentions  (3)" in sidebar(d))
+    finally:
+        d.pane.hide()
+        d.pane.shutdown()
+        d.store.close()
