@@ -53,6 +53,7 @@ REPLAY_SCAN_LIMIT = 500
 # How long the gateway task may go on handling already-received events before it lets the loop run: under
 # qasync the loop is the GUI thread, and its timers and paints must come round at least every few frames.
 GATEWAY_SLICE = 0.008
+MAX_RATELIMIT_WAIT = 30.0
 
 # Gateway close codes after which reconnecting cannot help, in the moderator's words.
 _FATAL_CLOSE = {
@@ -543,6 +544,10 @@ class DiscordConnector:
             guild_ready_timeout=self._guild_ready_timeout,
             chunk_guilds_at_startup=False,  # members come with GUILD_CREATE; never delay on_ready
             enable_debug_events=False,
+            # A rate limit longer than this raises instead of sleeping inside the send: the outbox then
+            # shows the action as waiting and retries it after ``retry_after``, and the rest of its batch
+            # goes on (30 s is the least discord.py accepts).
+            max_ratelimit_timeout=MAX_RATELIMIT_WAIT,
         )
 
     async def _run(self) -> None:
