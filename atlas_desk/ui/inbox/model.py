@@ -330,13 +330,13 @@ class InboxModel(QAbstractTableModel):
         return parts
 
     def row_at(self, r: int) -> InboxRow | None:
-        """The full row at ``r``, reading its page of positions if it is not cached."""
+        """The full row at ``r``, reading it with the page of rows below it if it is not cached."""
         item_id = self._ids[r]
         rows = self._rows
         if item_id in rows:
             rows.move_to_end(item_id)
             return rows[item_id]
-        self._load_page(r // PAGE_SIZE)
+        self._load_rows(r)
         return rows.get(item_id)
 
     # ------------------------------------------------------------------------------ live updates
@@ -477,9 +477,13 @@ class InboxModel(QAbstractTableModel):
         while len(cache) > MAX_ROWS:
             cache.popitem(last=False)
 
-    def _load_page(self, page: int) -> None:
-        """Read the rows of one page of positions that are not cached yet."""
-        ids = [i for i in self._ids[page * PAGE_SIZE : (page + 1) * PAGE_SIZE] if i not in self._rows]
+    def _load_rows(self, first: int) -> None:
+        """Read the rows from position ``first`` on, a page of them, that are not cached yet.
+
+        Views paint top to bottom, so the first row asked for after a jump brings the whole viewport in one
+        query (a fixed page grid would often take two).
+        """
+        ids = [i for i in self._ids[first : first + PAGE_SIZE] if i not in self._rows]
         if not ids:
             return
         # With a search the page is one rowid range of the FTS index, read with the highlights.
