@@ -15,6 +15,7 @@ from types import SimpleNamespace
 from typing import Any, TypeVar
 
 import pytest
+import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QMessageBox
@@ -399,12 +400,22 @@ def reddit() -> Iterator[RemoteReddit]:
     remote.close()
 
 
-def test_remove_with_a_subreddit_reason_and_note_reaches_reddit(
+@dataclass
+class RedditDesk:
+    desk: Desk
+    sandbox: RedditSandbox
+    connector: RedditConnector
+
+
+@pytest.fixture
+def reddit_desk(
     qtbot: Any, data_dir: Path, qloop: asyncio.AbstractEventLoop, reddit: RemoteReddit
-) -> None:
+) -> Iterator[RedditDesk]:
+    """The desk's Reddit side as the app wires it: InboxService as the connector's sink, the outbox runner
+    executing through the connector, both on the GUI thread's loop; the sandbox's items backfilled, with one
+    reported comment in the mod queue."""
     sb = reddit.sandbox
     reddit.call(lambda: sb.report("t1_c01", "Rude"))
-    reddit.call(lambda: sb.fail_next("/api/v1/AtlasApp/removal_reasons", 503))  # the first load fails
     store = open_store(data_dir)
     bus = ChangeBus()
     service = InboxService(store, bus)
@@ -422,6 +433,21 @@ def test_remove_with_a_subreddit_reason_and_note_reaches_reddit(
     qloop.run_until_complete(asyncio.wait_for(connector.backfill(), 20))  # the sandbox's items, via praw
     qloop.run_until_complete(runner.start())
     desk = open_desk(qtbot, store, service, bus, connectors={Platform.REDDIT: connector})
+    try:
+        yield RedditDesk(desk, sb, connector)
+    finally:
+        # First, before the loop runs again: pytest-qt has closed the pane, and running the loop deletes it.
+        desk.pane.shutdown()
+        qloop.run_until_complete(runner.stop())
+        qloop.run_until_complete(connector.stop())
+        store.close()
+
+
+def test_remove_with_a_subreddit_reason_and_note_reaches_reddit(
+    qtbot: Any, qloop: asyncio.AbstractEventLoop, reddit: RemoteReddit, reddit_desk: RedditDesk
+) -> None:
+    sb, desk = reddit.sandbox, reddit_desk.desk
+    reddit.call(lambda: sb.fail_next("/api/v1/AtlasApp/removal_reasons", 503))  # the first load fails
     reasons = reddit.call(lambda: [(r["id"], r["title"], r["message"]) for r in sb.removal_reasons.values()])
     be_kind = next(r for r in reasons if r[1] == "Be Kind")
 
@@ -463,17 +489,35 @@ def test_remove_with_a_subreddit_reason_and_note_reaches_reddit(
         assert again.reason_titles() == [title for _, title, _ in reasons]
         again.reject()
 
-    try:
-        qloop.run_until_complete(asyncio.wait_for(scenario(), 30))
-        assert reddit.call(sb.removed) == {
-            "t1_c01": {"spam": False, "reason_id": be_kind[0], "mod_note": "rule 2, second warning"}
-        }
-        [action] = desk.actions()
-        assert action.payload["reason_id"] == be_kind[0] and action.payload["reason_title"] == "Be Kind"
-        row = desk.row("t1_c01")
-        assert row.deleted and not row.reported
-        assert desk.pane.status_label.text() == "Removal (Be Kind) queued: Reddit confirms it in a moment."
-    finally:
-        qloop.run_until_complete(runner.stop())
-        qloop.run_until_complete(connector.stop())
-        close_desk(desk)
+    qloop.run_until_complete(asyncio.wait_for(scenario(), 30))
+    assert reddit.call(sb.removed) == {
+        "t1_c01": {"spam": False, "reason_id": be_kind[0], "mod_note": "rule 2, second warning"}
+    }
+    [action] = desk.actions()
+    assert action.payload["reason_id"] == be_kind[0] and action.payload["reason_title"] == "Be Kind"
+    row = desk.row("t1_c01")
+    assert row.deleted and not row.reported
+    assert desk.pane.status_label.text() == "Removal (Be Kind) queued: Reddit confirms it in a moment."
+
+
+def test_the_dialog_closing_while_reasons_load_is_harmless(
+    qtbot: Any, qloop: asyncio.AbstractEventLoop, reddit: RemoteReddit, reddit_desk: RedditDesk
+) -> None:
+    sb, desk = reddit.sandbox, reddit_desk.desk
+    reddit.call(lambda: sb.stall(0.2))  # Reddit is slow to answer
+
+    async def scenario() -> None:
+        for close in (lambda d: d.reject(), shiboken6.delete):  # Escape, or the window going away
+            desk.select("t1_c01")
+            desk.key(qtbot, Qt.Key.Key_X)
+            dialog = desk.pane.removal_dialog
+            assert dialog is not None and dialog.loading
+            close(dialog)
+            # The worker runs one praw call at a time: once this one is answered, so was the dialog's.
+            assert len(await reddit_desk.connector.removal_reasons()) == 4
+            await asyncio.sleep(0)  # one more turn for the finished load's callbacks
+            desk.pane.activateWindow()
+            await until(desk.pane.isActiveWindow)
+
+    qloop.run_until_complete(asyncio.wait_for(scenario(), 20))
+    assert desk.actions() == []

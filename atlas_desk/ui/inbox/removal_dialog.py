@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -160,7 +161,13 @@ class RemovalDialog(QDialog):
         if not self._reasons:
             self._set_state(f"Loading r/{self._subreddit}'s removal reasons…")
         self._task = asyncio.ensure_future(self._fetch(self._load))
+        self._task.add_done_callback(_surface)
         self._update_remove_button()
+
+    @property
+    def _gone(self) -> bool:
+        # Closed, or deleted with the pane while Reddit was still answering: nothing left to show it in.
+        return self._closed or not shiboken6.isValid(self)
 
     async def _fetch(self, load: ReasonsLoader) -> None:
         try:
@@ -168,10 +175,10 @@ class RemovalDialog(QDialog):
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # shown in plain words; the moderator can retry or remove with a note
-            if not self._closed:
+            if not self._gone:
                 self._show_failure(str(getattr(exc, "message", "") or type(exc).__name__))
             return
-        if self._closed:
+        if self._gone:
             return
         self._show_reasons(found)
         self.reasons_loaded.emit(found)
@@ -269,3 +276,10 @@ class RemovalDialog(QDialog):
         if self._task is not None and not self._task.done():
             self._task.cancel()
         super().done(result)
+
+
+def _surface(task: asyncio.Future[Any]) -> None:
+    """Hand a load's unexpected failure to the loop's exception handler (the desk reports those), rather than
+    let it vanish with the task; Reddit's refusals are not among them, the dialog shows those itself."""
+    if not task.cancelled():
+        task.result()
