@@ -153,7 +153,9 @@ class RemovalDialog(QDialog):
         """Ask Reddit for the subreddit's reasons (again), without waiting for them."""
         self.retry_button.hide()
         if self._load is None:
-            self._set_state(self._unavailable or "The subreddit's removal reasons are not available.")
+            why = self._unavailable or "The subreddit's removal reasons are not available."
+            earlier = " The list shows the reasons loaded earlier." if self._reasons else ""
+            self._set_state(why + earlier)
             self._update_remove_button()
             return
         if self.loading:
