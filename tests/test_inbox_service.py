@@ -104,11 +104,14 @@ def test_reply_approve_remove_go_through_the_outbox(data_dir: Path) -> None:
         store.submit(lambda c: outbox.apply_undo(c, outbox.get_undo(c, approve_id))).result(timeout=10)
         assert repo.get_item(conn, spam.id).reported is True  # type: ignore[union-attr]
 
-        remove_id = service.remove(spam.id, "Spam").result(timeout=10)
+        remove_id = service.remove(spam.id, "110nhyk34m01d", "link farm", reason_title="Spam").result(
+            timeout=10
+        )
         removed = repo.get_item(conn, spam.id)
         assert removed is not None and removed.deleted and not removed.reported
         action = outbox.get_action(conn, remove_id)
-        assert action is not None and action.payload["reason"] == "Spam"
+        assert action is not None
+        assert action.payload["reason_id"] == "110nhyk34m01d" and action.payload["mod_note"] == "link farm"
         assert action.platform == Platform.REDDIT
         assert [w.ids for w in woken] == [(reply_id,), (approve_id,), (remove_id,)]
     finally:
