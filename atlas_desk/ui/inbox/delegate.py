@@ -1,12 +1,10 @@
-"""Paints one whole inbox row: platform mark, where, who, title and snippet (search matches
-highlighted), age and
-votes. The view shows one column and this delegate lays the row out itself: one paint call per row,
-reading the
-row straight from ``InboxModel`` (no round trips through QVariant per field), so a jump anywhere in a
-million rows
-repaints within a frame. Text is always painted as plain text with QPainter.drawText, never through a
-rich-text
-document, so markup in community text stays inert."""
+"""Paints one whole inbox row: platform mark, where, who, title and snippet (search matches highlighted),
+age and votes. The view shows one column and this delegate lays the row out itself: one paint call per row,
+reading the row straight from ``InboxModel`` (no round trips through QVariant per field), so a jump anywhere
+in a million rows repaints within a frame. Text is always painted as plain text with QPainter.drawText, never
+through a rich-text document, so markup in community text stays inert; the text is
+``InboxModel.display_parts``, already passed through ``ui.text.inert`` (invisible characters marked), and
+painting is clipped to the row."""
 
 from __future__ import annotations
 
@@ -207,6 +205,8 @@ class InboxDelegate(QStyledItemDelegate):
         # Baseline of one vertically centred line; the point overload of drawText skips QTextLayout.
         baseline = top + (height + fm.ascent() - fm.descent()) // 2
         painter.save()
+        # Stacked combining marks ("Zalgo" text) draw far above and below their line: keep them in this row.
+        painter.setClipRect(r, Qt.ClipOperation.IntersectClip)
         try:
             painter.drawPixmap(x, top + (height - ICON_SIZE) // 2, _platform_pixmap(row.platform, ICON_SIZE))
             x += ICON_SIZE + _PAD

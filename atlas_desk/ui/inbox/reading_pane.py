@@ -3,7 +3,14 @@
 The body is community markdown: markdown-it-py renders it with raw HTML disabled (tags come out as text) and
 images disabled (a document must never fetch or read anything); every link is followed by its target in plain
 text, and clicking one only opens it after the moderator has seen the full address and confirmed. Names,
-containers and context messages are html-escaped plain text.
+containers and context messages are html-escaped plain text. Invisible characters (zero-width, bidi
+controls…) are shown as ``[U+XXXX]`` markers everywhere (see ``ui.text``); in the body they are marked in the
+rendered HTML, so an entity such as ``&#x202E;``, which markdown decodes, is caught too.
+
+A hostile body must not freeze the desk. markdown-it is superlinear on some inputs (50,000 ``[`` take over a
+second), so only bodies up to ``MARKDOWN_MAX_CHARS`` are rendered as markdown; longer ones are shown as plain
+text, cut at ``MAX_BODY_CHARS`` with a note. Qt's default wrapping lays out one very long word in quadratic
+time (a 50,000-character word: over a second), so a document with such a run wraps anywhere instead.
 """
 
 from __future__ import annotations
@@ -15,15 +22,22 @@ from typing import Any
 
 from markdown_it import MarkdownIt
 from PySide6.QtCore import QUrl, Signal
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtGui import QDesktopServices, QTextOption
 from PySide6.QtWidgets import QMessageBox, QTextBrowser, QVBoxLayout, QWidget
 
 from atlas_desk.store.inbox import InboxRow
-from atlas_desk.ui.text import inert
+from atlas_desk.ui.text import inert, inert_lines
 
 log = logging.getLogger("atlas_desk.ui")
 
 MAX_BODY_CHARS = 50_000
+# Longer bodies are shown as plain text: no real message is this long (Discord allows 4,000 characters, a
+# Reddit comment 10,000, a post 40,000), and below it markdown-it's worst cases take about half a second.
+MARKDOWN_MAX_CHARS = 20_000
+# A run of this many characters without a space makes the document wrap anywhere (see the module docstring).
+LONG_RUN_CHARS = 300
+SHORTENED_NOTE = "(message shortened for display: {total:,} characters in all)"
+CONTEXT_CHARS = 2_000
 OPENABLE_SCHEMES = ("http", "https", "mailto")
 
 
@@ -55,15 +69,27 @@ _MD = _markdown()
 
 def render_markdown(text: str) -> str:
     """Community markdown to safe HTML for a QTextDocument: no raw HTML, no images, links with their
-    target."""
-    if len(text) > MAX_BODY_CHARS:
-        text = text[:MAX_BODY_CHARS] + "\n\n(message shortened for display)"
-    return str(_MD.render(inert_bidi(text)))
+    target, invisible characters marked. Very long bodies come back as plain text (module docstring)."""
+    if len(text) > MARKDOWN_MAX_CHARS:
+        return render_plain(text)
+    return inert_lines(str(_MD.render(text)))
 
 
-def inert_bidi(text: str) -> str:
-    """Bidi override characters made visible, keeping line breaks (they are markdown structure)."""
-    return "\n".join(inert(line) for line in text.split("\n"))
+def render_plain(text: str) -> str:
+    """``text`` as escaped plain text with its line breaks, at most ``MAX_BODY_CHARS`` shown, with a note."""
+    # Cut before marking (100,000 invisible characters take a tenth of a second to mark) and after (a marker
+    # is up to nine characters: a body of zero-width spaces grows ninefold).
+    marked = inert_lines(text[:MAX_BODY_CHARS])
+    parts = [f'<p style="white-space:pre-wrap">{html.escape(marked[:MAX_BODY_CHARS])}</p>']
+    if len(text) > MAX_BODY_CHARS or len(marked) > MAX_BODY_CHARS:
+        note = SHORTENED_NOTE.format(total=len(text))
+        parts.append(f'<p style="color:#808080">{html.escape(note)}</p>')
+    return "\n".join(parts)
+
+
+def _longest_run(text: str) -> int:
+    """Characters in the longest stretch of ``text`` without whitespace (C-speed split)."""
+    return max(map(len, text.split()), default=0)
 
 
 def confirm_open_url(parent: QWidget | None, url: QUrl) -> bool:
@@ -140,7 +166,7 @@ class ReadingPane(QWidget):
         if item.url:
             parts.append(
                 f'<p><a href="{esc(item.url, quote=True)}">Open on {esc(item.platform)}</a>'
-                f'<span style="color:#808080"> [{esc(item.url)}]</span></p>'
+                f'<span style="color:#808080"> [{esc(inert(item.url))}]</span></p>'
             )
         parts.append("<hr/>")
         parts.append(render_markdown(item.body))
@@ -149,15 +175,20 @@ class ReadingPane(QWidget):
             parts.append("<hr/><h4>Conversation</h4>")
             for c in context:
                 who_c = esc(inert(c.author_name or c.author))
-                text = esc(inert_bidi((c.title + "\n" if c.title else "") + c.body[:2000])).replace(
-                    "\n", "<br/>"
-                )
+                said = inert_lines((c.title + "\n" if c.title else "") + c.body[:CONTEXT_CHARS])
+                text = esc(said[:CONTEXT_CHARS]).replace("\n", "<br/>")
                 weight = "font-weight:bold;" if c.id == item.id else ""
                 parts.append(
                     f'<p style="{weight}"><span style="color:#808080">{who_c} · {esc(c.created_at)}</span>'
                     f"<br/>{text}</p>"
                 )
-        self.browser.setHtml("\n".join(parts))
+        document = "\n".join(parts)
+        self.browser.setWordWrapMode(
+            QTextOption.WrapMode.WrapAnywhere
+            if _longest_run(document) > LONG_RUN_CHARS
+            else QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere
+        )
+        self.browser.setHtml(document)
 
     def _on_anchor(self, url: QUrl) -> None:
         if confirm_open_url(self, url):
