@@ -8,7 +8,9 @@ rows that came with them (``ItemsAdded.rows``), and filter them in memory exactl
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +85,8 @@ class ReaderTrace:
         conn.set_trace_callback(self.statements.append)
 
     def close(self) -> None:
-        self._conn.set_trace_callback(None)
+        with contextlib.suppress(sqlite3.ProgrammingError):  # the store closed it already
+            self._conn.set_trace_callback(None)
 
 
 def test_a_live_burst_is_placed_and_painted_without_a_gui_thread_query(
@@ -159,3 +162,47 @@ def test_new_rows_outside_the_filter_stay_out_and_a_search_still_finds_new_items
     assert row.platform_id == "gz" and row.hl_body is not None  # read through the index, highlighted
     pane.shutdown()
     store.close()
+
+
+def test_edits_repaint_from_their_rows_and_a_stopped_model_never_reads(
+    qtbot: Any, data_dir: Path, aloop: asyncio.AbstractEventLoop
+) -> None:
+    store = open_store(data_dir)
+    stored(store, seed_items())
+    bus = ChangeBus()
+    service = InboxService(store, bus)
+    pane = InboxPane()
+    qtbot.addWidget(pane)
+    runtime = type("R", (), {"store": store, "inbox": service, "settings": None})()
+    pane.attach(PaneContext(bus=QtBus(bus, pane), runtime=runtime, open_settings=lambda _p: None))
+    pane.resize(1200, 700)
+    pane.show()
+    qtbot.waitExposed(pane)
+    model = pane.model
+    assert model is not None
+    trace = ReaderTrace(store.reader())
+    try:
+        qtbot.waitUntil(lambda: any("FROM inbox_items" in s for s in trace.statements))
+        trace.statements.clear()
+        changed: list[tuple[int, ...]] = []
+        model.dataChanged.connect(lambda top, bottom: changed.append((top.row(), bottom.row())))
+        edited = item(Platform.REDDIT, "r2", "Love the new release (edited: and the old one)", 5, score=41)
+        aloop.run_until_complete(service.ingest([edited]))
+        qtbot.waitUntil(lambda: bool(changed))
+        row = model.data(model.index(changed[0][0], 0), Role.ROW)
+        assert row.platform_id == "r2" and row.score == 41 and "(edited" in row.body
+        pane.table.viewport().repaint()
+        assert trace.statements == []  # the edit came with its row
+
+        more = [item(Platform.DISCORD, f"m{i}", f"message {i}", 10 + i) for i in range(300)]
+        aloop.run_until_complete(service.ingest(more))
+        qtbot.waitUntil(lambda: model.rowCount() == 307)
+        pane.shutdown()
+        store.close()
+        # Still on screen after its store closed: paints what it has, reads nothing for the rest.
+        pane.table.scrollToBottom()
+        pane.table.viewport().repaint()
+        model.set_filter(InboxFilter(platforms=("github",)))
+        assert model.rowCount() == 0 and not model.canFetchMore()
+    finally:
+        trace.close()

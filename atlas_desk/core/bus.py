@@ -34,6 +34,8 @@ class ItemsAdded(Change):
 @dataclass(frozen=True, slots=True)
 class ItemsChanged(Change):
     ids: tuple[int, ...]
+    # Their list rows after the change when the publisher read them (as ``ItemsAdded.rows``); may be empty.
+    rows: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,10 +61,12 @@ class InboxService:
             return
         batch = list(items)
         new_ids, changed_ids, rows = await self.store.write(lambda conn: self._ingest_job(conn, batch))
+        by_id = {row.id: row for row in rows}
         if new_ids:
-            self.bus.publish(ItemsAdded(tuple(new_ids), tuple(rows)))
+            self.bus.publish(ItemsAdded(tuple(new_ids), tuple(by_id[i] for i in new_ids if i in by_id)))
         if changed_ids:
-            self.bus.publish(ItemsChanged(tuple(changed_ids)))
+            changed_rows = tuple(by_id[i] for i in changed_ids if i in by_id)
+            self.bus.publish(ItemsChanged(tuple(changed_ids), changed_rows))
 
     def set_state(self, platform: Platform, state: ConnectionState, reason: str = "") -> None:
         """Remember and publish a connector's connection state."""
@@ -135,14 +137,14 @@ class InboxService:
     def _ingest_job(
         self, conn: sqlite3.Connection, items: list[InboxItem]
     ) -> tuple[list[int], list[int], list[repo.InboxRow]]:
-        """Upsert, then read the new items back as list rows in the same transaction (``ItemsAdded.rows``).
+        """Upsert, then read the new and changed items back as list rows in the same transaction.
 
         Here on the writer thread, not in the GUI's model: every row a query returns releases and retakes the
         GIL, and with a gateway busy on another thread each retake can wait a whole switch interval, so a
         few hundred rows read on the GUI thread held it for a quarter of a second.
         """
         new_ids, changed_ids = self._upsert_job(conn, items)
-        return new_ids, changed_ids, repo.rows_by_id(conn, new_ids)
+        return new_ids, changed_ids, repo.rows_by_id(conn, [*new_ids, *changed_ids])
 
     def _upsert_job(self, conn: sqlite3.Connection, items: list[InboxItem]) -> tuple[list[int], list[int]]:
         if self._counts is None:

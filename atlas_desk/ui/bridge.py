@@ -38,6 +38,7 @@ class QtBus(QObject):
     items_added = Signal(tuple)  # ids
     items_added_rows = Signal(tuple, tuple)  # ids, and their list rows when the publisher read them
     items_changed = Signal(tuple)
+    items_changed_rows = Signal(tuple, tuple)  # ids, and their list rows when the publisher read them
     outbox_changed = Signal(tuple)
     tickets_changed = Signal(tuple)
     roadmap_changed = Signal(tuple)
@@ -84,8 +85,9 @@ class QtBus(QObject):
             case ItemsAdded(ids=ids, rows=rows):
                 self.items_added.emit(ids)
                 self.items_added_rows.emit(ids, rows)
-            case ItemsChanged(ids=ids):
+            case ItemsChanged(ids=ids, rows=rows):
                 self.items_changed.emit(ids)
+                self.items_changed_rows.emit(ids, rows)
             case OutboxChanged(ids=ids):
                 self.outbox_changed.emit(ids)
             case TicketChanged(ids=ids):

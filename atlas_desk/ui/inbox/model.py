@@ -162,6 +162,7 @@ class InboxModel(QAbstractTableModel):
         self._pending_added: list[int] = []  # new ids whose keys must be read (no rows came with them)
         self._pending_rows: list[InboxRow] = []  # new rows matching the filter, placed by their keys
         self._generation = 0
+        self._stopped = False
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._prefetch: (
             tuple[int, tuple[float, int], int, concurrent.futures.Future[list[tuple[float, int]]]] | None
@@ -226,7 +227,7 @@ class InboxModel(QAbstractTableModel):
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
 
     def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
-        return not parent.isValid() and not self._exhausted
+        return not parent.isValid() and not self._exhausted and not self._stopped
 
     def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
         if parent.isValid() or self._exhausted:
@@ -347,6 +348,8 @@ class InboxModel(QAbstractTableModel):
         ``rows``: the new items' list rows (``ItemsAdded.rows``). With them, and a filter without full-text
         conditions, the model matches, places and paints the items without reading the store.
         """
+        if self._stopped:
+            return
         if rows and not self._by_id:
             flt = self._filter
             self._pending_rows.extend(row for row in rows if repo.matches(row, flt))
@@ -365,7 +368,9 @@ class InboxModel(QAbstractTableModel):
         self._flush_timer.stop()
 
     def stop(self) -> None:
-        """Drop pending additions and stop the frame timer (the store is going away)."""
+        """Drop pending additions and stop reading (the store is going away); the rows read stay shown."""
+        self._stopped = True
+        self._exhausted = True
         self._flush_timer.stop()
         self._pending_added.clear()
         self._pending_rows.clear()
@@ -374,17 +379,24 @@ class InboxModel(QAbstractTableModel):
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
 
-    def refresh_ids(self, ids: Iterable[int]) -> None:
-        """Items changed: forget their cached rows and repaint them where they are shown (no reset).
+    def refresh_ids(self, ids: Iterable[int], rows: Sequence[InboxRow] = ()) -> None:
+        """Items changed: update their cached rows and repaint them where they are shown (no reset).
 
-        Only cached rows can be on screen (painting caches them), so the others need nothing.
+        ``rows``: their rows after the change (``ItemsChanged.rows``), used as they are; without them (or
+        under a search, whose rows carry highlights) the cached rows are dropped and read again when
+        painted. Only cached rows can be on screen (painting caches them), so the others need nothing.
         """
+        fresh = {row.id: row for row in rows} if not self._by_id else {}
         positions: list[int] = []
         for item_id in set(ids):
             if item_id not in self._rows:
                 continue
             pos = self.row_of(item_id)
-            del self._rows[item_id]
+            row = fresh.get(item_id)
+            if row is not None:
+                self._rows[item_id] = row
+            else:
+                del self._rows[item_id]
             self._parts.pop(item_id, None)
             if pos is not None:
                 positions.append(pos)
@@ -402,6 +414,8 @@ class InboxModel(QAbstractTableModel):
         return max(FIRST_CHUNK, min(len(self._ids), MAX_CHUNK))
 
     def _fetch_keys(self, limit: int, notify: bool = False) -> None:
+        if self._stopped:
+            return
         before = (self._ts[-1], self._ids[-1]) if self._ids else None
         rows: list[InboxRow] = []
         keys: Sequence[tuple[float, int]] | None = self._take_prefetched(before, limit)
@@ -484,7 +498,7 @@ class InboxModel(QAbstractTableModel):
         query (a fixed page grid would often take two).
         """
         ids = [i for i in self._ids[first : first + PAGE_SIZE] if i not in self._rows]
-        if not ids:
+        if not ids or self._stopped:
             return
         # With a search the page is one rowid range of the FTS index, read with the highlights.
         flt = self._filter if self._by_id else None

@@ -312,7 +312,7 @@ class InboxPane(Pane):
         self.service = service
         self.qtbus = qtbus if isinstance(qtbus, QtBus) else QtBus(qtbus, self)
         self.qtbus.items_added_rows.connect(self._on_items_added)
-        self.qtbus.items_changed.connect(self._on_items_changed)
+        self.qtbus.items_changed_rows.connect(self._on_items_changed)
         self.model = InboxModel(store.reader, self)
         self.table.setModel(self.model)
         # The count under the list follows the rows as they arrive (appends are batched per frame).
@@ -347,7 +347,7 @@ class InboxPane(Pane):
         if self.qtbus is not None:
             try:
                 self.qtbus.items_added_rows.disconnect(self._on_items_added)
-                self.qtbus.items_changed.disconnect(self._on_items_changed)
+                self.qtbus.items_changed_rows.disconnect(self._on_items_changed)
             except (RuntimeError, TypeError):
                 pass
 
@@ -683,10 +683,10 @@ class InboxPane(Pane):
             self._containers_timer.start()
         self.refresh_counts()
 
-    def _on_items_changed(self, ids: Sequence[int]) -> None:
+    def _on_items_changed(self, ids: Sequence[int], rows: Sequence[repo.InboxRow] = ()) -> None:
         if self.model is None:
             return
-        self.model.refresh_ids(ids)
+        self.model.refresh_ids(ids, rows)
         current = self.current_id()
         if current is not None and current in set(ids):
             self._show_current()
