@@ -118,14 +118,20 @@ def test_gateway_drop_mid_burst_resumes_without_loss_or_duplicates(aloop: asynci
         async with running_sandbox() as sandbox:
             sink = FakeSink()
             async with live_connector(sandbox, sink):
-                posted = await sandbox.burst(400, channel_ids=[GENERAL, IDEAS, THREAD])
-                sandbox.drop_gateway()
-                posted += await sandbox.burst(400, channel_ids=[GENERAL, IDEAS, THREAD])
+                # the socket is cut after 150 frames of the burst: the rest are queued or not even posted yet
+                posted = await sandbox.burst(800, channel_ids=[GENERAL, IDEAS, THREAD], drop_after=150)
                 await sink.until(lambda: all(p in sink.items for p in posted))
-                assert sandbox.resume_count >= 1
-                assert sandbox.identify_count == 1  # resumed, not a fresh session
+                (drop,) = sandbox.drops
+                assert drop.written == 150 and drop.unsent > 0 and drop.unsent_message_ids
+                assert drop.burst_posted < drop.burst_total == 800
                 assert ConnectionState.RECONNECTING in [s for s, _ in sink.states]
                 await sink.until(lambda: sink.state is ConnectionState.LIVE)
+                assert sandbox.identify_count == 1  # resumed, not a fresh session
+                (resume,) = sandbox.resumes
+                assert resume.session_id == drop.session_id
+                assert resume.client_seq <= drop.last_written_seq  # nothing reached the client after the cut
+                # what was still queued at the cut came through the replay
+                assert set(drop.unsent_message_ids) <= set(resume.replayed_message_ids) <= set(posted)
             assert all(sink.counts[p] == 1 for p in posted)
             assert set(sink.counts.values()) == {1}
 

@@ -6,8 +6,10 @@ Payloads follow the shapes in ``reference/discord/openapi.json`` (``MessageRespo
 carry the same objects. Gateway frames are plain JSON text: discord.py only decompresses binary frames.
 
 Tests and the demo drive it through plain methods: ``post_message`` (a member speaks; stored and
-dispatched), ``edit_message``, ``delete_message``, ``add_reaction``, ``create_thread``, and fault
-injection: ``drop_gateway``, ``send_reconnect``, ``fail_next``, ``stall``, ``rotate_token``, ``dispatch_raw``.
+dispatched), ``edit_message``, ``delete_message``, ``add_reaction``, ``create_thread``, ``burst``, and fault
+injection: ``drop_gateway``, ``drop_gateway_after`` (or ``burst(drop_after=...)``: a cut in the middle of
+a burst, recorded in ``drops``), ``send_reconnect``, ``fail_next``, ``stall``, ``rotate_token``,
+``dispatch_raw``. The latest accepted RESUMEs are kept in ``resumes``: what the client had, what was replayed.
 
 The server keeps everything in memory. Later features (DM channels, forum tags, interactions) add their own
 state and routes next to the ones here; ``_routes`` is the single table of endpoints.
@@ -27,7 +29,7 @@ import random
 import secrets
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -130,6 +132,42 @@ class _Failure:
         return fnmatch.fnmatchcase(path, self.pattern) or fnmatch.fnmatchcase(API_PREFIX + path, self.pattern)
 
 
+@dataclass(frozen=True, slots=True)
+class GatewayDrop:
+    """A gateway connection the sandbox cut after writing a set number of dispatch frames.
+
+    ``written`` frames were handed to the socket (a client may still lose the last of them: the cut discards
+    what the kernel has not sent); ``unsent`` were queued for it and never written. ``burst_posted`` of
+    ``burst_total`` messages of the burst in progress had been posted (0 of 0 outside a burst).
+    """
+
+    session_id: str
+    written: int
+    unsent: int
+    unsent_message_ids: tuple[str, ...]  # the MESSAGE_CREATEs among the unsent frames
+    last_written_seq: int
+    burst_posted: int
+    burst_total: int
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayResume:
+    """An accepted RESUME: the last sequence number the client had, and what the sandbox sent it again."""
+
+    session_id: str
+    client_seq: int
+    frames: tuple[str, ...]  # the dispatch frames replayed from the session's buffer
+
+    @property
+    def replayed(self) -> int:
+        return len(self.frames)
+
+    @property
+    def replayed_message_ids(self) -> tuple[str, ...]:
+        """The MESSAGE_CREATEs among the replayed frames (read when asked: a RESUME itself stays cheap)."""
+        return _message_create_ids(self.frames)
+
+
 class _Connection:
     """One gateway websocket; frames go out in order through one writer task."""
 
@@ -141,6 +179,9 @@ class _Connection:
         self.identified = False
         self.dead = False
         self.writer: asyncio.Task[None] | None = None
+        # ``drop_gateway_after``: cut the connection once this many more dispatch frames have been written
+        self.drop_after: int | None = None
+        self.written_since_armed = 0
 
     def send(self, frame: str) -> None:
         if not self.dead:
@@ -192,6 +233,10 @@ class DiscordSandbox(TicketSandboxMixin):
         self.requests: list[tuple[str, str]] = []  # (method, path) of every REST call, for tests
         self.identify_count = 0  # gateway IDENTIFYs accepted (fresh sessions)
         self.resume_count = 0  # gateway RESUMEs accepted
+        self.drops: list[GatewayDrop] = []  # connections cut by ``drop_gateway_after``, for tests
+        self.resumes: deque[GatewayResume] = deque(maxlen=20)  # the latest accepted RESUMEs, for tests
+        self._burst_posted = 0  # progress of the burst in progress (``GatewayDrop`` records it)
+        self._burst_total = 0
         self._load(community)
         from atlas_desk.sandbox.discord.events import ScheduledEvents  # seeds from the loaded guild
 
@@ -897,16 +942,29 @@ class DiscordSandbox(TicketSandboxMixin):
         channel_ids: list[str] | None = None,
         author_key: str | None = None,
         chunk: int = 200,
+        drop_after: int | None = None,
     ) -> list[str]:
-        """Post ``count`` messages as fast as the loop allows (load mode); returns their ids."""
+        """Post ``count`` messages as fast as the loop allows (load mode); returns their ids.
+
+        ``drop_after``: cut every gateway connection abnormally once it has written that many dispatch frames
+        of the burst (``drop_gateway_after``), so the cut falls while frames are still queued and messages
+        still to be posted. Each cut is recorded in ``drops``.
+        """
         channels = channel_ids or self.text_channel_ids()
         authors = [m.key for m in self.community.members if not m.blocked] or ["guest"]
         ids: list[str] = []
-        for i in range(count):
-            author = author_key or authors[i % len(authors)]
-            ids.append(self.post_message(channels[i % len(channels)], author, f"load message {i}")["id"])
-            if i % chunk == chunk - 1:
-                await asyncio.sleep(0)  # let the gateway writers run
+        self._burst_posted, self._burst_total = 0, count
+        if drop_after is not None:
+            self.drop_gateway_after(drop_after)
+        try:
+            for i in range(count):
+                author = author_key or authors[i % len(authors)]
+                ids.append(self.post_message(channels[i % len(channels)], author, f"load message {i}")["id"])
+                self._burst_posted = i + 1
+                if i % chunk == chunk - 1:
+                    await asyncio.sleep(0)  # let the gateway writers run
+        finally:
+            self._burst_posted = self._burst_total = 0
         return ids
 
     # ------------------------------------------------------------------------------------------ faults
@@ -936,6 +994,48 @@ class DiscordSandbox(TicketSandboxMixin):
         for conn in list(self._connections):
             self._detach(conn)
             conn.abort()
+
+    def drop_gateway_after(self, frames: int) -> None:
+        """Cut every current gateway connection abnormally once it has written ``frames`` more dispatch
+        frames (sessions stay resumable). What each connection had written and still queued is recorded in
+        ``drops``: unlike ``drop_gateway`` after a burst, this cuts while frames are still on their way."""
+        if frames < 1:
+            raise ValueError("frames must be at least 1")
+        for conn in list(self._connections):
+            if conn.session is not None and not conn.dead:
+                conn.drop_after = frames
+                conn.written_since_armed = 0
+
+    def _cut_after_frames(self, conn: _Connection, frame: str) -> None:
+        """Count a dispatch frame just written on an armed connection; cut it when the count is reached."""
+        if not frame.startswith('{"op":0,'):
+            return  # heartbeat ACKs and the like are not part of what is being delivered
+        conn.written_since_armed += 1
+        if conn.drop_after is None or conn.written_since_armed < conn.drop_after or conn.dead:
+            return
+        session = conn.session
+        # What is still queued never reaches this socket (the session's buffer keeps it for a RESUME).
+        unsent: list[str] = []
+        while not conn.queue.empty():
+            queued = conn.queue.get_nowait()
+            if queued is not None:
+                unsent.append(queued)
+        self.drops.append(
+            GatewayDrop(
+                session_id=session.id if session is not None else "",
+                written=conn.written_since_armed,
+                unsent=len(unsent),
+                unsent_message_ids=_message_create_ids(unsent),
+                last_written_seq=int(json.loads(frame)["s"]),
+                burst_posted=self._burst_posted,
+                burst_total=self._burst_total,
+            )
+        )
+        conn.drop_after = None
+        drop = self.drops[-1]
+        log.info("gateway cut after %d frames with %d still queued", drop.written, drop.unsent)
+        self._detach(conn)
+        conn.abort()
 
     def invalidate_sessions(self) -> None:
         """Forget every gateway session and cut the connections: clients must IDENTIFY afresh (op 9)."""
@@ -1053,6 +1153,8 @@ class DiscordSandbox(TicketSandboxMixin):
                 if delay > 0:
                     await asyncio.sleep(delay)
                 await conn.ws.send_str(frame)
+                if conn.drop_after is not None:
+                    self._cut_after_frames(conn, frame)
         except (ConnectionError, RuntimeError):
             return  # the socket went away; the session keeps the frames for a RESUME
 
@@ -1106,9 +1208,10 @@ class DiscordSandbox(TicketSandboxMixin):
             return
         if session.conn is not None and session.conn is not conn:
             session.conn.abort()  # a half-open older socket of the same session
-        for s, frame in session.buffer:
-            if s > seq:
-                conn.send(frame)
+        replay = [frame for s, frame in session.buffer if s > seq]
+        for frame in replay:
+            conn.send(frame)
+        self.resumes.append(GatewayResume(session.id, seq, tuple(replay)))
         self.resume_count += 1
         session.conn = conn
         conn.session = session
@@ -1562,6 +1665,13 @@ class _ApiError(Exception):
         self.code = code
         self.message = message
         self.extra = extra
+
+
+def _message_create_ids(frames: Sequence[str]) -> tuple[str, ...]:
+    """The message ids of the MESSAGE_CREATE dispatches among gateway frames (for the fault records)."""
+    return tuple(
+        str(json.loads(f)["d"]["id"]) for f in frames if f.startswith('{"op":0,"t":"MESSAGE_CREATE"')
+    )
 
 
 def _without_reference(payload: dict[str, Any]) -> dict[str, Any]:
