@@ -23,7 +23,7 @@ from atlas_desk.core.types import Platform
 from atlas_desk.store import inbox as repo
 from atlas_desk.store.inbox import InboxFilter
 from atlas_desk.ui.bridge import QtBus
-from atlas_desk.ui.inbox.model import Role
+from atlas_desk.ui.inbox.model import InboxModel, Role
 from atlas_desk.ui.inbox.pane import InboxPane
 from atlas_desk.ui.panes import PaneContext
 
@@ -206,3 +206,18 @@ def test_edits_repaint_from_their_rows_and_a_stopped_model_never_reads(
         assert model.rowCount() == 0 and not model.canFetchMore()
     finally:
         trace.close()
+
+
+def test_search_highlights_stay_on_their_words_after_invisible_characters_are_marked(data_dir: Path) -> None:
+    store = open_store(data_dir)
+    try:
+        stored(store, [item(Platform.DISCORD, "z1", "\u202e\u200bsync \u2066is\u2069 offline again", 1)])
+        model = InboxModel(store.reader)
+        model.set_filter(InboxFilter(query="offline"))
+        assert model.rowCount() == 1
+        snippet = model.data(model.index(0, 0), Role.SNIPPET)
+        spans = model.data(model.index(0, 0), Role.SNIPPET_SPANS)
+        assert "[U+202E]" in snippet and "[U+2066]" in snippet
+        assert [snippet[start:end] for start, end in spans] == ["offline"]
+    finally:
+        store.close()

@@ -109,8 +109,29 @@ def _subject_parts(
         snippet, sspans = repo.parse_highlight(row.hl_body or "")
         if not tspans and not sspans and row.body and not snippet:
             snippet = row.body
-        return inert(title), tspans, inert(snippet), sspans
+        return (*_inert_spans(title, tspans), *_inert_spans(snippet, sspans))
     return inert(row.title), (), inert(row.body[:300]), ()
+
+
+Spans = tuple[tuple[int, int], ...]
+
+
+def _inert_spans(text: str, spans: Spans) -> tuple[str, Spans]:
+    """``inert(text)`` with the match ``spans`` moved to where their text ends up (markers are longer)."""
+    if not spans:
+        return inert(text), ()
+    pieces: list[str] = []
+    moved: list[tuple[int, int]] = []
+    at = length = 0
+    for start, end in spans:
+        before, match = inert(text[at:start]), inert(text[start:end])
+        pieces += (before, match)
+        length += len(before)
+        moved.append((length, length + len(match)))
+        length += len(match)
+        at = end
+    pieces.append(inert(text[at:]))
+    return "".join(pieces), tuple(moved)
 
 
 @dataclass(frozen=True, slots=True)
