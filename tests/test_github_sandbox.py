@@ -189,3 +189,153 @@ def test_simulated_activity_adds_content(aloop: asyncio.AbstractEventLoop) -> No
         assert after == before + 10
 
     aloop.run_until_complete(main())
+
+
+REPLY = "comment { id body replyTo { id } }"
+THREAD = """
+query Thread($id: ID!, $last: Int!, $before: String) {
+  node(id: $id) {
+    ... on Discussion { comments(last: 10) { totalCount nodes { id } } }
+    ... on DiscussionComment {
+      replyTo { id }
+      replies(last: $last, before: $before) {
+        totalCount
+        pageInfo { hasPreviousPage startCursor }
+        nodes { id body replyTo { id } }
+      }
+    }
+  }
+}
+"""
+
+
+def test_discussion_replies_thread_one_level_deep(aloop: asyncio.AbstractEventLoop) -> None:
+    """``replyToId`` threads a comment under a top-level one; ``replies`` serves the thread, as on GitHub."""
+
+    def work(sandbox: GitHubSandbox, gh: github.Github) -> None:
+        top = sandbox.discussions[3].comment_ids[0]
+        ids = []
+        for n in range(3):
+            _, out = gh.requester.graphql_named_mutation(
+                "addDiscussionComment",
+                {"discussionId": "D_kwAtlas0003", "body": f"r{n}", "replyToId": top},
+                REPLY,
+            )
+            assert out["comment"]["replyTo"] == {"id": top}
+            ids.append(out["comment"]["id"])
+
+        def thread(node_id: str, **page: Any) -> dict[str, Any]:
+            _, data = gh.requester.graphql_query(THREAD, {"id": node_id, "last": 2, **page})
+            node: dict[str, Any] = data["data"]["node"]
+            return node
+
+        # the discussion's comments are the top-level ones only
+        assert thread("D_kwAtlas0003")["comments"] == {"totalCount": 1, "nodes": [{"id": top}]}
+        newest = thread(top)
+        assert newest["replyTo"] is None
+        assert newest["replies"]["totalCount"] == 3
+        assert [r["body"] for r in newest["replies"]["nodes"]] == ["r1", "r2"]
+        assert newest["replies"]["pageInfo"]["hasPreviousPage"]
+        older = thread(top, before=newest["replies"]["pageInfo"]["startCursor"])
+        assert [r["id"] for r in older["replies"]["nodes"]] == ids[:1]
+        assert not older["replies"]["pageInfo"]["hasPreviousPage"]
+        assert thread(ids[0])["replies"] == {
+            "totalCount": 0,
+            "pageInfo": {"hasPreviousPage": False, "startCursor": None},
+            "nodes": [],
+        }
+        assert sandbox.replies_to(top) == ["r0", "r1", "r2"]
+        assert sandbox.top_level_comments(3) == ["Yes please!"]
+
+        # GitHub's refusals: a reply to a reply, a reply to another discussion's comment, an unknown comment
+        with pytest.raises(github.GithubException) as nested:
+            gh.requester.graphql_named_mutation(
+                "addDiscussionComment",
+                {"discussionId": "D_kwAtlas0003", "body": "x", "replyToId": ids[0]},
+                REPLY,
+            )
+        (error,) = nested.value.data["errors"]
+        assert error["message"] == "Parent comment is already in a thread, cannot reply to it"
+        assert error["type"] == "UNPROCESSABLE"
+        with pytest.raises(github.GithubException):
+            gh.requester.graphql_named_mutation(
+                "addDiscussionComment",
+                {"discussionId": "D_kwAtlas0004", "body": "x", "replyToId": top},
+                REPLY,
+            )
+        with pytest.raises(github.UnknownObjectException):
+            gh.requester.graphql_named_mutation(
+                "addDiscussionComment",
+                {"discussionId": "D_kwAtlas0004", "body": "x", "replyToId": "DC_no"},
+                REPLY,
+            )
+        assert sandbox.replies_to(top) == ["r0", "r1", "r2"]
+        assert sandbox.comments_on(4) == []
+
+    run_with_sandbox(aloop, work)
+
+
+def test_the_test_facing_reply_refuses_what_github_refuses() -> None:
+    sandbox = GitHubSandbox(small_community())
+    top = sandbox.discussions[3].comment_ids[0]
+    reply = sandbox.add_discussion_comment(3, "maya-k", "in the thread", reply_to=top)
+    with pytest.raises(ValueError, match="already in a thread"):
+        sandbox.add_discussion_comment(3, "li-wei", "nested", reply_to=reply.node_id)
+    with pytest.raises(ValueError, match="not in this discussion"):
+        sandbox.add_discussion_comment(4, "li-wei", "elsewhere", reply_to=top)
+    assert sandbox.replies_to(top) == ["in the thread"]
+
+
+def test_a_fault_can_target_one_graphql_operation(aloop: asyncio.AbstractEventLoop) -> None:
+    """Every GraphQL request shares /api/graphql: ``operation=`` picks the mutation and lets the rest pass."""
+    named = """
+    mutation AtlasDeskAddDiscussionComment($input: AddDiscussionCommentInput!) {
+      addDiscussionComment(input: $input) { comment { id } }
+    }
+    """
+
+    def work(sandbox: GitHubSandbox, gh: github.Github) -> None:
+        repo = gh.get_repo("atlas-app/atlas")
+        add = {"discussionId": "D_kwAtlas0004", "body": "Settings › Account"}
+        # by top-level field: PyGithub names its mutation operation "Mutation"
+        sandbox.fail_next("/api/graphql", 429, operation="addDiscussionComment")
+        assert repo.get_discussion(3, "id title").title == "Offline sync"  # a query passes
+        assert repo.get_issue(1).number == 1  # so does REST
+        with pytest.raises(github.GithubException) as limited:
+            gh.requester.graphql_named_mutation("addDiscussionComment", add, "comment { id }")
+        assert limited.value.status == 429
+        assert limited.value.headers is not None and limited.value.headers["retry-after"] == "1"
+        assert sandbox.comments_on(4) == []
+        gh.requester.graphql_named_mutation("addDiscussionComment", add, "comment { id }")  # used up
+        assert sandbox.comments_on(4) == ["Settings › Account"]
+
+        # by operation name: only the client that names its operation so is hit
+        sandbox.fail_next("/api/graphql", 503, count=2, operation="AtlasDeskAddDiscussionComment")
+        gh.requester.graphql_named_mutation("addDiscussionComment", add, "comment { id }")
+        with pytest.raises(github.GithubException) as down:
+            gh.requester.graphql_query(named, {"input": add})
+        assert down.value.status == 503
+        assert sandbox.count(status=503, operation="AtlasDeskAddDiscussionComment") == 1
+        assert sandbox.count(status=503, operation="addDiscussionComment") == 1
+        assert sandbox.count(status=429) == sandbox.count(status=429, operation="addDiscussionComment") == 1
+        assert sandbox.count("POST", "/api/graphql", operation="addDiscussionComment") == 4
+
+        with pytest.raises(ValueError):
+            sandbox.fail_next("/repos/atlas-app/atlas/issues", 500, operation="addDiscussionComment")
+
+    run_with_sandbox(aloop, work)
+
+
+def test_simulated_activity_threads_some_replies(aloop: asyncio.AbstractEventLoop) -> None:
+    async def main() -> None:
+        sandbox = GitHubSandbox(small_community())
+        rng = random.Random(5)
+        for _ in range(60):
+            await sandbox.simulate_activity(rng)
+        replies = [c for c in sandbox.discussion_comments.values() if c.reply_to is not None]
+        assert replies, "live activity includes threaded replies"
+        for r in replies:
+            parent = sandbox.discussion_comments[r.reply_to or ""]
+            assert parent.reply_to is None and parent.discussion_number == r.discussion_number
+
+    aloop.run_until_complete(main())

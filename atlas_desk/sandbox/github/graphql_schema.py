@@ -200,6 +200,7 @@ type DiscussionComment implements Node {
   isAnswer: Boolean!
   lastEditedAt: DateTime
   reactionGroups: [ReactionGroup!]
+  replies(after: String, before: String, first: Int, last: Int): DiscussionCommentConnection!
   replyTo: DiscussionComment
   updatedAt: DateTime!
   upvoteCount: Int!

@@ -4,7 +4,9 @@ Real PyGithub talks to it with ``Github(base_url="http://127.0.0.1:PORT/api/v3")
 (see the PyGithub replay data), and every URL in a response uses the sandbox's own scheme, host and port
 because PyGithub refuses to follow URLs to another host. Every GET answers with an ETag; a matching
 ``If-None-Match`` gets a bodiless 304, so polling an unchanged resource costs nothing. GraphQL runs with
-graphql-core against ``graphql_schema.SDL``, a subset of GitHub's public schema.
+graphql-core against ``graphql_schema.SDL``, a subset of GitHub's public schema. Discussion replies thread
+one level deep as on GitHub: ``Discussion.comments`` lists top-level comments, each comment's ``replies`` its
+thread, and ``addDiscussionComment`` refuses a ``replyToId`` that is itself a reply.
 
 State lives on the event loop that runs the server: the test-facing methods (``add_issue_comment`` ...)
 must be called from that loop's thread.
@@ -26,7 +28,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
-from graphql import GraphQLError, graphql_sync
+from graphql import FieldNode, GraphQLError, OperationDefinitionNode, graphql_sync, parse
 
 from atlas_desk.sandbox.github.graphql_schema import schema as graphql_schema
 from atlas_desk.sandbox.github.projects import (
@@ -149,7 +151,8 @@ class GhDiscussionComment:
     created_at: datetime
     updated_at: datetime
     upvotes: int = 0
-    reply_to: str | None = None
+    reply_to: str | None = None  # the top-level comment this one replies to (GitHub nests one level)
+    reply_ids: list[str] = field(default_factory=list)  # this comment's replies, oldest first
 
 
 @dataclass(slots=True)
@@ -188,6 +191,8 @@ class RequestRecord:
     path: str  # without the /api/v3 prefix for REST
     query: str
     status: int
+    # GraphQL: the operation's name and its top-level fields (``("Mutation", "addDiscussionComment")``)
+    operations: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -198,6 +203,7 @@ class _Fault:
     headers: dict[str, str]
     method: str | None
     after_handling: bool = False
+    operation: str | None = None
 
 
 class _NotFound(Exception):
@@ -231,6 +237,8 @@ class GitHubSandbox:
         self.graphql_operations: list[str] = []  # operation names in arrival order (tests count these)
         self._runner: web.AppRunner | None = None
         self._faults: list[_Fault] = []
+        # called with each request before it is handled, on the server's loop (tests observe who is waiting)
+        self.on_request: list[Callable[[web.Request], None]] = []
         self._stall_seconds = 0.0
         self._stall_count = 0
         self._ids = 1000
@@ -300,6 +308,7 @@ class GitHubSandbox:
         *,
         method: str | None = None,
         after_handling: bool = False,
+        operation: str | None = None,
     ) -> None:
         """Answer the next ``count`` requests whose path starts with ``path_prefix`` with ``status``.
 
@@ -307,17 +316,33 @@ class GitHubSandbox:
         (``X-RateLimit-Remaining: 0``, ``X-RateLimit-Reset``), 429 like its secondary limit (``Retry-After``).
         With ``after_handling`` the request is carried out first and only its answer is lost, as when a
         gateway times out after GitHub has already created the comment.
+
+        ``operation`` narrows the fault to GraphQL requests (every one shares ``/api/graphql``, polls
+        included) whose operation is named so or that call that top-level field: ``"addDiscussionComment"``
+        picks the mutation whether the client names its operation (``AtlasDeskAddDiscussionComment``) or
+        not (PyGithub's ``graphql_named_mutation`` sends ``mutation Mutation``). Other requests pass.
         """
         prefix = path_prefix.removeprefix(API_PREFIX) or "/"
-        self._faults.append(_Fault(prefix, status, count, dict(headers or {}), method, after_handling))
+        if operation is not None and not GRAPHQL_PATH.startswith(prefix):
+            raise ValueError(f"an operation fault needs a path prefix of {GRAPHQL_PATH}, not {path_prefix!r}")
+        self._faults.append(
+            _Fault(prefix, status, count, dict(headers or {}), method, after_handling, operation)
+        )
 
     def stall(self, seconds: float, count: int = 1) -> None:
         """Hold the next ``count`` requests for ``seconds`` before answering."""
         self._stall_seconds = seconds
         self._stall_count = count
 
-    def count(self, method: str | None = None, path_prefix: str = "", status: int | None = None) -> int:
-        """How many requests matched (for tests)."""
+    def count(
+        self,
+        method: str | None = None,
+        path_prefix: str = "",
+        status: int | None = None,
+        *,
+        operation: str | None = None,
+    ) -> int:
+        """How many requests matched (for tests); ``operation`` as in ``fail_next``."""
         prefix = path_prefix.removeprefix(API_PREFIX)
         return sum(
             1
@@ -325,6 +350,7 @@ class GitHubSandbox:
             if (method is None or r.method == method)
             and r.path.startswith(prefix)
             and (status is None or r.status == status)
+            and (operation is None or operation in r.operations)
         )
 
     # -- test-facing mutations ------------------------------------------------------------------------------
@@ -398,11 +424,24 @@ class GitHubSandbox:
     def add_discussion_comment(
         self, number: int, author_key: str, body: str, *, reply_to: str | None = None
     ) -> GhDiscussionComment:
-        """Comment on a discussion as a community member."""
+        """Comment on a discussion as a community member; with ``reply_to``, reply in that comment's thread.
+
+        Raises ``ValueError`` where GitHub refuses: a reply to a reply, or to another discussion's comment.
+        """
         return self._create_discussion_comment(number, self.user_for(author_key).login, body, reply_to)
 
+    def replies_to(self, comment_id: str) -> list[str]:
+        """The bodies of the replies in a discussion comment's thread, oldest first."""
+        com = self.discussion_comments[comment_id]
+        return [self.discussion_comments[r].body for r in com.reply_ids]
+
+    def top_level_comments(self, number: int) -> list[str]:
+        """The bodies of discussion ``number``'s top-level comments (replies excluded), oldest first."""
+        coms = (self.discussion_comments[c] for c in self.discussions[number].comment_ids)
+        return [c.body for c in coms if c.reply_to is None]
+
     def comments_on(self, number: int) -> list[str]:
-        """The bodies of the comments on issue or discussion ``number``, oldest first."""
+        """The bodies of the comments on issue or discussion ``number``, oldest first (replies included)."""
         if number in self.issues:
             return [self.issue_comments[c].body for c in self.issues[number].comment_ids]
         if number in self.discussions:
@@ -418,7 +457,8 @@ class GitHubSandbox:
         return self.project.board()
 
     async def simulate_activity(self, rng: random.Random) -> None:
-        """One piece of live activity: an issue comment, a discussion comment or a new discussion."""
+        """One piece of live activity: an issue comment, a discussion comment (sometimes a threaded reply)
+        or a new discussion."""
         members = (
             [m.key for m in self.community.members if not m.is_moderator]
             or [m.key for m in self.community.members]
@@ -431,7 +471,11 @@ class GitHubSandbox:
             self.add_issue_comment(number, who, rng.choice(_COMMENT_LINES))
         elif roll < 0.85 and self.discussions:
             number = rng.choice(sorted(self.discussions))
-            self.add_discussion_comment(number, who, rng.choice(_COMMENT_LINES))
+            d = self.discussions[number]
+            top = [c for c in d.comment_ids[-20:] if self.discussion_comments[c].reply_to is None]
+            # about a third of the talk goes into an existing comment's thread, as on GitHub
+            reply_to = rng.choice(top) if top and rng.random() < 0.35 else None
+            self.add_discussion_comment(number, who, rng.choice(_COMMENT_LINES), reply_to=reply_to)
         else:
             title = rng.choice(_IDEA_TITLES)
             self.add_discussion("Ideas", who, title, f"{title}. Would anyone else use this?")
@@ -554,6 +598,8 @@ class GitHubSandbox:
         com = GhDiscussionComment(nid, dbid, d.number, login, body, when, when, reply_to=reply_to)
         self.discussion_comments[com.node_id] = com
         d.comment_ids.append(com.node_id)
+        if reply_to is not None:
+            self.discussion_comments[reply_to].reply_ids.append(com.node_id)
         d.updated_at = max(d.updated_at, when)
         return com
 
@@ -561,6 +607,13 @@ class GitHubSandbox:
         self, number: int, login: str, body: str, reply_to: str | None
     ) -> GhDiscussionComment:
         d = self.discussions[number]
+        if reply_to is not None:
+            parent = self.discussion_comments[reply_to]
+            # GitHub's own refusals: replies thread one level deep, under a comment of the same discussion
+            if parent.discussion_number != number:
+                raise _Unprocessable("The comment to reply to is not in this discussion")
+            if parent.reply_to is not None:
+                raise _Unprocessable("Parent comment is already in a thread, cannot reply to it")
         self._user(login, login, None)
         return self._store_discussion_comment(d, login, body, self.now(), reply_to)
 
@@ -575,10 +628,13 @@ class GitHubSandbox:
     ) -> web.StreamResponse:
         path = request.path
         rel = path.removeprefix(API_PREFIX) if path.startswith(API_PREFIX + "/") else path
+        operations = await _graphql_names(request) if rel == GRAPHQL_PATH and request.method == "POST" else ()
+        for observe in list(self.on_request):
+            observe(request)
         if self._stall_count > 0:
             self._stall_count -= 1
             await asyncio.sleep(self._stall_seconds)
-        fault = self._take_fault(request.method, rel)
+        fault = self._take_fault(request.method, rel, operations)
         early = None if fault is None or fault.after_handling else self._fault_response(fault)
         early = early or self._auth_response(request)
         response: web.StreamResponse
@@ -595,16 +651,23 @@ class GitHubSandbox:
                 response = self._fault_response(fault)
         if request.method == "GET" and response.status == 200 and isinstance(response, web.Response):
             response = self._conditional(request, response)
-        self.requests.append(RequestRecord(request.method, rel, request.query_string, response.status))
+        self.requests.append(
+            RequestRecord(request.method, rel, request.query_string, response.status, operations)
+        )
         if len(self.requests) > _MAX_RECORDS:
             # a long demo run must not grow without bound; tests stay far below this
             del self.requests[: _MAX_RECORDS // 2]
             del self.graphql_operations[: max(0, len(self.graphql_operations) - _MAX_RECORDS // 2)]
         return response
 
-    def _take_fault(self, method: str, rel: str) -> _Fault | None:
+    def _take_fault(self, method: str, rel: str, operations: tuple[str, ...]) -> _Fault | None:
         for fault in self._faults:
-            if fault.remaining > 0 and rel.startswith(fault.prefix) and fault.method in (None, method):
+            if (
+                fault.remaining > 0
+                and rel.startswith(fault.prefix)
+                and fault.method in (None, method)
+                and (fault.operation is None or fault.operation in operations)
+            ):
                 fault.remaining -= 1
                 if fault.remaining == 0:
                     self._faults.remove(fault)
@@ -1085,13 +1148,35 @@ class GitHubSandbox:
         raise _NotFound(f"Could not resolve to a node with the global id of '{node_id}'")
 
 
+async def _graphql_names(request: web.Request) -> tuple[str, ...]:
+    """A GraphQL request's operation name and top-level field names; empty when it cannot be read.
+
+    Reads the body here (aiohttp keeps it for the handler) so faults can pick one operation.
+    """
+    try:
+        payload = json.loads(await request.read())
+        document = parse(payload["query"])
+        wanted = payload.get("operationName")
+    except (ValueError, KeyError, TypeError, AttributeError, GraphQLError):
+        return ()
+    for definition in document.definitions:
+        if not isinstance(definition, OperationDefinitionNode):
+            continue
+        name = definition.name.value if definition.name else ""
+        if wanted and name != wanted:
+            continue
+        fields = [s.name.value for s in definition.selection_set.selections if isinstance(s, FieldNode)]
+        return tuple([name, *fields] if name else fields)
+    return ()
+
+
 def _resolve_type(value: Any, _info: Any, _abstract: Any) -> str | None:
     """Interfaces (Node, Actor, Lockable) resolve to the view's own object type."""
     return getattr(value, "typename", None)
 
 
-class _Unprocessable(Exception):
-    """A mutation GitHub refuses (``type: UNPROCESSABLE``)."""
+class _Unprocessable(ValueError):
+    """A mutation GitHub refuses (``type: UNPROCESSABLE``); a ``ValueError`` for test-facing callers."""
 
 
 _COMMENT_LINES = (
@@ -1247,6 +1332,18 @@ class _DiscussionCommentView:
         parent = self._sb.discussion_comments.get(self._c.reply_to or "")
         return _DiscussionCommentView(self._sb, parent) if parent else None
 
+    def replies(
+        self,
+        _info: Any,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> dict[str, Any]:
+        # a reply has no replies of its own: GitHub threads one level deep
+        views = [_DiscussionCommentView(self._sb, self._sb.discussion_comments[r]) for r in self._c.reply_ids]
+        return _connection(views, first, after, last, before)
+
 
 class _DiscussionView:
     typename = "Discussion"
@@ -1387,7 +1484,7 @@ class _Root(ProjectRootMixin):
         reply_to = input.get("replyToId")
         if reply_to and reply_to not in self._sb.discussion_comments:
             raise _NotFound(f"Could not resolve to a node with the global id of '{reply_to}'")
-        com = self._sb._create_discussion_comment(view.number, self._sb.viewer, body, reply_to)
+        com = self._sb._create_discussion_comment(view.number, self._sb.viewer, body, reply_to or None)
         return {
             "clientMutationId": input.get("clientMutationId"),
             "comment": _DiscussionCommentView(self._sb, com),
