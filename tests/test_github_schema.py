@@ -35,7 +35,9 @@ def test_queries_module_lists_every_document() -> None:
     assert set(queries.ALL) >= {
         "DISCUSSIONS_UPDATED",
         "DISCUSSION_COMMENTS_PAGE",
+        "DISCUSSION_REPLIES_PAGE",
         "DISCUSSION_LATEST_COMMENTS",
+        "REPLAY_PAGE",
         "ISSUE_NUMBER_OF_NODE",
         "ADD_DISCUSSION_COMMENT",
         "MARK_DISCUSSION_COMMENT_AS_ANSWER",

@@ -43,6 +43,11 @@ STREAM_DISCUSSIONS = "discussions"
 PER_PAGE = 100
 DISCUSSIONS_PAGE = 25
 COMMENTS_PAGE = 50
+REPLIES_PAGE = 20  # replies per comment in a poll; older ones are paged while newer than the cursor
+PROBE_DISCUSSIONS = 5
+PROBE_COMMENTS = 5  # the latest comments whose reply counts the quiet-poll probe compares
+REPLAY_PAGES = 20  # pages of 50 the replay check reads back at most in one thread (1,000 comments)
+REPLAY_WINDOW = timedelta(days=1)  # nothing created this long before the action can be its reply
 MAX_ROUNDS = 5  # catch-up rounds per stream and poll; the next poll continues
 BACKOFF_CAP = 300.0
 TOKEN_REJECTED = "the GitHub token was rejected"
@@ -68,7 +73,7 @@ class GitHubSettingsLike(Protocol):
 class _Cursor:
     since: str | None = None
     ids: set[str] = field(default_factory=set)
-    # discussions updated at exactly ``since`` -> their comment count (the quiet-poll probe compares these)
+    # discussions updated at exactly ``since`` -> their ``_activity`` (the quiet-poll probe compares these)
     counts: dict[str, int] = field(default_factory=dict)
 
     @classmethod
@@ -448,17 +453,15 @@ class GitHubConnector:
                     if not cursor.is_seen(node["updatedAt"], node["id"]):
                         items.append(translate.discussion_item(node, self._settings.repo))
                     for com in node["comments"]["nodes"]:
-                        stamp = com.get("updatedAt") or com["createdAt"]
-                        if cursor.is_old(stamp):
-                            continue
-                        stamps.append((stamp, com["id"]))
-                        if not cursor.is_seen(stamp, com["id"]):
-                            items.append(translate.discussion_comment_item(com, node, self._settings.repo))
+                        self._collect_comment(com, node, None, cursor, items, stamps)
+                        # an old comment may have new replies: its thread is read either way
+                        for reply in (com.get("replies") or {}).get("nodes") or []:
+                            self._collect_comment(reply, node, com["id"], cursor, items, stamps)
                 except (KeyError, TypeError, ValueError, AttributeError):
                     log.warning("skipped a malformed GitHub discussion", exc_info=True)
             after = cursor.advanced(stamps)
             after.counts = {
-                node["id"]: int(node["comments"]["totalCount"])
+                node["id"]: _activity(node)
                 for node in discussions
                 if after.since is not None and _safe_ts(node.get("updatedAt")) == _ts(after.since)
             }
@@ -470,10 +473,35 @@ class GitHubConnector:
             if not items:
                 return
 
+    def _collect_comment(
+        self,
+        com: dict[str, Any] | None,
+        discussion: dict[str, Any],
+        reply_to: str | None,
+        cursor: _Cursor,
+        items: list[InboxItem],
+        stamps: list[tuple[str, str]],
+    ) -> None:
+        """Add a comment or reply the cursor has not delivered yet to ``items`` (and its stamp)."""
+        if com is None:
+            return
+        stamp = com.get("updatedAt") or com["createdAt"]
+        if cursor.is_old(stamp):
+            return
+        stamps.append((stamp, com["id"]))
+        if not cursor.is_seen(stamp, com["id"]):
+            items.append(translate.discussion_comment_item(com, discussion, self._settings.repo, reply_to))
+
     def _discussions_unchanged(self, cursor: _Cursor) -> bool:
         """True when the newest discussions are exactly those the cursor has seen (worker thread)."""
         data = self._graphql(
-            queries.DISCUSSIONS_PROBE, {"owner": self._owner, "name": self._name, "first": 5}
+            queries.DISCUSSIONS_PROBE,
+            {
+                "owner": self._owner,
+                "name": self._name,
+                "first": PROBE_DISCUSSIONS,
+                "comments": PROBE_COMMENTS,
+            },
         )
         repo = data.get("repository")
         if repo is None:
@@ -482,7 +510,7 @@ class GitHubConnector:
             if node is None or cursor.is_old(node["updatedAt"]):
                 break
             seen = cursor.is_seen(node["updatedAt"], node["id"])
-            if not seen or cursor.counts.get(node["id"]) != node["comments"]["totalCount"]:
+            if not seen or cursor.counts.get(node["id"]) != _activity(node):
                 return False
         return True
 
@@ -499,6 +527,7 @@ class GitHubConnector:
                     "first": DISCUSSIONS_PAGE,
                     "after": after,
                     "comments": COMMENTS_PAGE,
+                    "replies": REPLIES_PAGE,
                 },
             )
             repo = data.get("repository")
@@ -519,19 +548,49 @@ class GitHubConnector:
             after = conn["pageInfo"]["endCursor"]
 
     def _older_comments(self, node: dict[str, Any], cursor: _Cursor) -> None:
-        """Walk a discussion's comments backwards (they come oldest first) until they predate the cursor."""
+        """Walk a discussion's comments backwards (they come oldest first) until they predate the cursor,
+        then each fetched comment's replies likewise.
+
+        A reply to a comment older than both the cursor and the latest ``COMMENTS_PAGE`` comments is not
+        read here (GitHub offers no "replies since" query); the desk's own replies are delivered when
+        GitHub confirms them (``_reply_discussion``).
+        """
         comments = node["comments"]
         comments["nodes"] = [c for c in comments["nodes"] or [] if c is not None]
         while comments["pageInfo"]["hasPreviousPage"]:
             oldest = comments["nodes"][0] if comments["nodes"] else None
             if oldest is not None and cursor.is_old(oldest["createdAt"]):
-                return
+                break
             page = self._graphql(
                 queries.DISCUSSION_COMMENTS_PAGE,
-                {"id": node["id"], "last": COMMENTS_PAGE, "before": comments["pageInfo"]["startCursor"]},
+                {
+                    "id": node["id"],
+                    "last": COMMENTS_PAGE,
+                    "before": comments["pageInfo"]["startCursor"],
+                    "replies": REPLIES_PAGE,
+                },
             )["node"]["comments"]
             comments["nodes"][:0] = [c for c in page["nodes"] or [] if c is not None]
             comments["pageInfo"] = page["pageInfo"]
+        for com in comments["nodes"]:
+            self._older_replies(com, cursor)
+
+    def _older_replies(self, com: dict[str, Any], cursor: _Cursor) -> None:
+        """Walk one comment's replies backwards until they predate the cursor (worker thread)."""
+        replies = com.get("replies")
+        if not replies:
+            return
+        replies["nodes"] = [r for r in replies["nodes"] or [] if r is not None]
+        while replies["pageInfo"]["hasPreviousPage"]:
+            oldest = replies["nodes"][0] if replies["nodes"] else None
+            if oldest is not None and cursor.is_old(oldest["createdAt"]):
+                return
+            page = self._graphql(
+                queries.DISCUSSION_REPLIES_PAGE,
+                {"id": com["id"], "last": REPLIES_PAGE, "before": replies["pageInfo"]["startCursor"]},
+            )["node"]["replies"]
+            replies["nodes"][:0] = [r for r in page["nodes"] or [] if r is not None]
+            replies["pageInfo"] = page["pageInfo"]
 
     def _graphql(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
         """Run one GraphQL document (worker thread) and return its ``data``."""
@@ -560,7 +619,9 @@ class GitHubConnector:
         text = translate.with_marker(body, key)
         target = action.target
         if target.startswith(("D_", "DC_")):
-            return await self._call(self._reply_discussion, target, text, key)
+            result, item = await self._call(self._reply_discussion, target, text, key, action.created_at)
+            await self._deliver_confirmed(item)
+            return result
         number = self._issue_number(action)
         if number is None and target.startswith(("I_", "IC_")):
             number = await self._call(self._lookup_issue_number, target)
@@ -598,18 +659,100 @@ class GitHubConnector:
         posted = issue.create_comment(text)
         return {"id": posted.node_id, "url": posted.html_url}
 
-    def _reply_discussion(self, target: str, text: str, key: str) -> dict[str, Any]:
+    def _reply_discussion(
+        self, target: str, text: str, key: str, created: datetime
+    ) -> tuple[dict[str, Any], InboxItem | None]:
+        """Post a reply to a discussion (top level) or to a comment (in its thread), once (worker thread).
+
+        GitHub nests one level: a reply to a reply joins its parent's thread. Returns the outbox result and
+        the confirmed comment as an inbox item.
+        """
         marker = translate.marker(key)
-        node = self._graphql(queries.DISCUSSION_LATEST_COMMENTS, {"id": target, "last": 50})["node"]
-        discussion = node if node.get("__typename") == "Discussion" else node["discussion"]
-        for existing in discussion["comments"]["nodes"] or []:
-            if existing and (existing.get("body") or "").rstrip().endswith(marker):
-                return {"id": existing["id"], "url": existing["url"], "replayed": True}
-        data = self._graphql(
-            queries.ADD_DISCUSSION_COMMENT, {"input": {"discussionId": discussion["id"], "body": text}}
+        latest = {"id": target, "last": COMMENTS_PAGE}
+        node = self._graphql(queries.DISCUSSION_LATEST_COMMENTS, latest)["node"]
+        if node is None:
+            raise GithubException(404, {"message": "Not Found"}, None, "discussion not found")
+        # a replay (crash or lost answer after posting) must find the comment it already made: in the thread
+        # it joins, and among the top-level comments, where a reply to a comment went before replies threaded
+        pages: list[tuple[str, dict[str, Any]]] = []
+        if node.get("__typename") == "Discussion":
+            discussion, thread = node, None
+        else:
+            discussion = node["discussion"]
+            thread = node.get("replyTo") or node
+            pages.append((thread["id"], thread["replies"]))
+        pages.append((discussion["id"], discussion["comments"]))
+        not_before = min(created, datetime.now(UTC)) - REPLAY_WINDOW
+        reply_to = thread["id"] if thread is not None else None
+        for owner, first in pages:
+            found = self._find_marked(owner, first, marker, not_before)
+            if found is not None:
+                item = self._confirmed_item(found, discussion, reply_to if owner == reply_to else None)
+                return {"id": found["id"], "url": found["url"], "replayed": True}, item
+        payload: dict[str, Any] = {"discussionId": discussion["id"], "body": text}
+        if reply_to is not None:
+            payload["replyToId"] = reply_to
+        comment = self._graphql(queries.ADD_DISCUSSION_COMMENT, {"input": payload})["addDiscussionComment"][
+            "comment"
+        ]
+        parent = (comment.get("replyTo") or {}).get("id")
+        item = self._confirmed_item(comment, comment.get("discussion") or discussion, parent)
+        return {"id": comment["id"], "url": comment["url"]}, item
+
+    def _find_marked(
+        self, owner: str, page: dict[str, Any], marker: str, not_before: datetime
+    ) -> dict[str, Any] | None:
+        """The comment ending with ``marker`` in a comment connection, paging back to ``not_before`` at most.
+
+        ``owner`` is the discussion (top-level comments) or the comment (its replies) the connection belongs
+        to. Pages come oldest first; reading stops at a page that starts before ``not_before``, which no
+        reply to this action can predate, or after ``REPLAY_PAGES`` pages.
+        """
+        for read in range(1, REPLAY_PAGES + 1):
+            nodes = [n for n in page.get("nodes") or [] if n is not None]
+            for existing in reversed(nodes):
+                if (existing.get("body") or "").rstrip().endswith(marker):
+                    return dict(existing)
+            oldest = _safe_ts(nodes[0].get("createdAt")) if nodes else None
+            if not page["pageInfo"]["hasPreviousPage"] or oldest is None or oldest < not_before:
+                return None
+            if read == REPLAY_PAGES:
+                break
+            data = self._graphql(
+                queries.REPLAY_PAGE,
+                {"id": owner, "last": COMMENTS_PAGE, "before": page["pageInfo"]["startCursor"]},
+            )["node"]
+            page = data.get("comments") or data.get("replies") or {}
+            if "pageInfo" not in page:
+                return None
+        log.warning(
+            "the reply check read %d pages of GitHub comments without reaching the reply's time; posting",
+            REPLAY_PAGES,
         )
-        comment = data["addDiscussionComment"]["comment"]
-        return {"id": comment["id"], "url": comment["url"]}
+        return None
+
+    def _confirmed_item(
+        self, comment: dict[str, Any], discussion: dict[str, Any], reply_to: str | None
+    ) -> InboxItem | None:
+        try:
+            return translate.discussion_comment_item(comment, discussion, self._settings.repo, reply_to)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            log.warning("GitHub confirmed a reply the desk cannot show yet", exc_info=True)
+            return None
+
+    async def _deliver_confirmed(self, item: InboxItem | None) -> None:
+        """Put a comment GitHub confirmed into the inbox now.
+
+        Polling would bring it too, but not always: a reply threaded under an older comment is outside what
+        a poll reads. Delivering twice is harmless (ingest is by natural key).
+        """
+        if item is None:
+            return
+        try:
+            await self._sink.ingest([item])
+        except Exception:
+            # the reply is on GitHub: failing the action now would only make the outbox replay it
+            log.exception("could not store the confirmed GitHub reply; the next poll may bring it")
 
     async def _mark_answer(self, action: OutboxAction) -> dict[str, Any]:
         data = await self._call(
@@ -662,6 +805,18 @@ class GitHubConnector:
 
 
 # ----------------------------------------------------------------------------------------------------
+
+
+def _activity(node: dict[str, Any]) -> int:
+    """A discussion's top-level comment count plus the reply counts of its latest ``PROBE_COMMENTS`` comments.
+
+    The quiet-poll probe compares this for discussions updated in the cursor's own second: a comment or a
+    reply arriving within that second changes it even though ``updatedAt`` does not move.
+    """
+    comments = node["comments"]
+    latest = [c for c in comments.get("nodes") or [] if c is not None][-PROBE_COMMENTS:]
+    replies = sum(int((c.get("replies") or {}).get("totalCount") or 0) for c in latest)
+    return int(comments["totalCount"]) + replies
 
 
 def _check_auth(exc: GithubException) -> None:

@@ -156,14 +156,22 @@ def discussion_item(node: dict[str, Any], repo: str) -> InboxItem:
     )
 
 
-def discussion_comment_item(node: dict[str, Any], discussion: dict[str, Any], repo: str) -> InboxItem:
-    """A discussion comment; ``discussion`` is its parent discussion's GraphQL node."""
+def discussion_comment_item(
+    node: dict[str, Any], discussion: dict[str, Any], repo: str, reply_to: str | None = None
+) -> InboxItem:
+    """A discussion comment; ``discussion`` is its parent discussion's GraphQL node.
+
+    A threaded reply names the top-level comment it answers in ``reply_to`` (as Discord and Reddit replies
+    do); its ``parent_id`` stays the discussion, the root of the conversation.
+    """
     category = (discussion.get("category") or {}).get("name") or "General"
     extra: dict[str, Any] = {
         "discussion_number": discussion["number"],
         "number": discussion["number"],
         "is_answer": bool(node.get("isAnswer")),
     }
+    if reply_to:
+        extra["reply_to"] = reply_to
     created = parse_time(node["createdAt"])
     updated = parse_time(node.get("updatedAt") or node["createdAt"])
     return InboxItem(
