@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -284,3 +285,136 @@ def test_simulate_activity_adds_things(aloop: asyncio.AbstractEventLoop, sandbox
     assert {n[:3] for n in names} == {"t1_", "t3_"}
     assert sandbox.config() == {"reddit": {"subreddit": "AtlasApp", "poll_seconds": sandbox.poll_seconds}}
     assert sandbox.env()["ATLAS_DESK_REDDIT_URL"] == sandbox.url
+
+
+# -- removal messages ----------------------------------------------------------------------------------------
+
+
+def test_removal_messages_reach_the_author_publicly_or_privately(
+    aloop: asyncio.AbstractEventLoop, sandbox: RedditSandbox
+) -> None:
+    """What praw's ``send_removal_message`` gets, in the shapes of praw's recorded exchanges: a public one is
+    a distinguished reply (stickied under a post) that leads the thread; a private one is a modmail from the
+    subreddit in which the author reads the text; an item not removed first is refused as Reddit does."""
+    reddit = reddit_for(sandbox)
+
+    def act() -> dict[str, Any]:
+        post = reddit.submission("p0")
+        post.mod.remove()
+        sticky = post.mod.send_removal_message(message="Off topic here.", title="Off topic", type="public")
+        sticky.mod.lock()
+        thread = reddit.submission("p0")
+        comment = reddit.comment("c01")
+        comment.mod.remove()
+        under_comment = comment.mod.send_removal_message(message="Be kind.", type="public")
+        reddit.comment("c11").mod.remove()
+        private = reddit.comment("c11").mod.send_removal_message(
+            message="Rule 2 - Be kind.", title="Be Kind", type="private"
+        )
+        reddit.comment("c20").mod.remove()
+        reddit.comment("c20").mod.send_removal_message(message="Spam.", title="Spam", type="private_exposed")
+        with pytest.raises(praw.exceptions.RedditAPIException) as refused:
+            reddit.comment("c21").mod.send_removal_message(message="Not removed yet.")
+        conversations = list(reddit.subreddit("AtlasApp").modmail.conversations(state="archived"))
+        return {
+            "sticky": sticky,
+            "first": thread.comments[0],
+            "under_comment": under_comment,
+            "private": private,
+            "refused": refused.value.items[0].error_type,
+            "conversations": {c.subject: c for c in conversations},
+        }
+
+    got = in_thread(aloop, act)
+    sticky, first, under_comment = got["sticky"], got["first"], got["under_comment"]
+    assert (sticky.body, sticky.parent_id, sticky.distinguished, sticky.stickied) == (
+        "Off topic here.",
+        "t3_p0",
+        "moderator",
+        True,
+    )
+    assert sticky.author.name == sandbox.username and not sticky.removed
+    assert (first.id, first.locked) == (sticky.id, True)  # leads the thread, and locked as asked
+    assert (under_comment.parent_id, under_comment.distinguished, under_comment.stickied) == (
+        "t1_c01",
+        "moderator",
+        False,  # only a top-level comment can be stickied
+    )
+    assert got["private"] is None and got["refused"] == "INVALID_ID"
+
+    be_kind, spam = got["conversations"]["Be Kind"], got["conversations"]["Spam"]
+    assert vars(be_kind.participant)["name"] == "tombee" and be_kind.state == 2
+    [told] = be_kind.messages
+    assert told.body_markdown.startswith("Rule 2 - Be kind.\n\n")  # and a line about the comment
+    assert "/r/AtlasApp/comments/p1/post_1/c11/" in told.body_markdown
+    assert vars(told.author)["is_subreddit_mod"] and vars(told.author)["is_hidden"]  # sent as the subreddit
+    assert not vars(spam.messages[0].author)["is_hidden"]  # private_exposed shows who wrote it
+    assert sandbox.modmail.visible_to_member(be_kind.id) == [told.body_markdown]
+
+    assert [(m["item"], m["type"], m["message"]) for m in sandbox.removal_messages] == [
+        ("t3_p0", "public", "Off topic here."),
+        ("t1_c01", "public", "Be kind."),
+        ("t1_c11", "private", "Rule 2 - Be kind."),
+        ("t1_c20", "private_exposed", "Spam."),
+    ]
+    assert [c["name"] for c in sandbox.comment_thread("t1_c01")] == [under_comment.fullname]
+    assert ("POST", "/api/v1/modactions/removal_link_message") in sandbox.requests
+    assert ("POST", "/api/v1/modactions/removal_comment_message") in sandbox.requests
+
+
+def _raw_token(sandbox: RedditSandbox) -> str:
+    import requests
+
+    return str(
+        requests.post(
+            f"{sandbox.url}/api/v1/access_token",
+            auth=(sandbox.client_id, sandbox.client_secret),
+            data={"grant_type": "password", "username": sandbox.username, "password": sandbox.password},
+            timeout=5,
+        ).json()["access_token"]
+    )
+
+
+async def _until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Wait on the sandbox's loop until ``predicate()`` holds (the sandbox sets no loop event to await)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for a condition")
+        await asyncio.sleep(0.01)
+
+
+def test_removal_messages_obey_faults_and_holds(
+    aloop: asyncio.AbstractEventLoop, sandbox: RedditSandbox
+) -> None:
+    """The fault injection reaches the new routes: a lost answer after the message was sent, and a request
+    held before it is carried out or after (what a client killed at that moment has seen)."""
+    import requests
+
+    token = in_thread(aloop, lambda: _raw_token(sandbox))
+    reddit = reddit_for(sandbox)
+    in_thread(aloop, lambda: reddit.comment("c00").mod.remove())
+    path = "/api/v1/modactions/removal_comment_message"
+
+    def send(text: str) -> int:
+        # As Reddit's web client sends it: the JSON as the body (praw sends it as a form field).
+        body = {"item_id": ["t1_c00"], "message": text, "title": "Be Kind", "type": "public"}
+        headers = {"Authorization": f"bearer {token}"}
+        return requests.post(f"{sandbox.url}{path}", json=body, headers=headers, timeout=10).status_code
+
+    sandbox.fail_next(path, 502, after=True)
+    assert in_thread(aloop, lambda: send("lost answer")) == 502
+    assert [m["message"] for m in sandbox.removal_messages] == ["lost answer"]  # sent all the same
+
+    async def held(after: bool, text: str) -> tuple[int, int]:
+        hold = sandbox.hold_next(path, after=after)
+        sending = asyncio.ensure_future(asyncio.to_thread(send, text))
+        await _until(hold.reached.is_set)
+        while_held = len(sandbox.removal_messages)
+        assert not sending.done()
+        hold.release()
+        return while_held, await asyncio.wait_for(sending, 10)
+
+    assert aloop.run_until_complete(held(False, "held before")) == (1, 200)  # not carried out while held
+    assert aloop.run_until_complete(held(True, "held after")) == (3, 200)  # carried out, the answer held
+    assert [m["message"] for m in sandbox.removal_messages] == ["lost answer", "held before", "held after"]

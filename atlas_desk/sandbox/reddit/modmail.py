@@ -3,7 +3,8 @@ unarchive / highlight, in the shapes of ``reference/reddit/cassettes`` (TestSubr
 TestModmailConversation).
 
 ``RedditSandbox`` owns one ``SandboxModmail`` and adds its ``routes()``. Members write through
-``member_modmail`` (a new conversation) and ``member_reply``; tests read ``conversation(cid)``.
+``member_modmail`` (a new conversation) and ``member_reply``; tests read ``conversation(cid)``. A removal
+message sent privately starts a conversation from the moderators (``moderator_message``).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class _Message:
     body: str
     internal: bool
     date: datetime
+    hidden: bool = False  # a moderator writing as the subreddit: the member does not see who
 
 
 @dataclass
@@ -124,13 +126,26 @@ class SandboxModmail:
         if conv.state == STATE_ARCHIVED:
             conv.state = STATE_IN_PROGRESS  # a user's reply brings an archived conversation back
 
+    def moderator_message(self, member: str, subject: str, body: str, *, moderator: str, hidden: bool) -> str:
+        """The moderators write to a member first (a removal message); returns the conversation id.
+
+        It is filed as archived, so it waits in no moderator's inbox (nor as an open ticket on the desks)
+        until the member answers: their reply brings it back.
+        """
+        conv = _Conversation(_b36(next(self._ids)), subject, member, state=STATE_ARCHIVED)
+        conv.messages.append(
+            _Message(_b36(next(self._msg_ids)), moderator, True, body, False, datetime.now(UTC), hidden)
+        )
+        self.conversations[conv.id] = conv
+        return conv.id
+
     def visible_to_member(self, cid: str) -> list[str]:
         """What the participant can read of a conversation (internal notes excluded)."""
         return [m.body for m in self.conversations[cid].messages if not m.internal]
 
     # -- shapes ---------------------------------------------------------------------------------------------
 
-    def _author(self, name: str, is_mod: bool, conv: _Conversation) -> dict[str, Any]:
+    def _author(self, name: str, is_mod: bool, conv: _Conversation, hidden: bool = False) -> dict[str, Any]:
         return {
             "isMod": is_mod,
             "isAdmin": False,
@@ -138,7 +153,7 @@ class SandboxModmail:
             "isOp": name == conv.participant,
             "isParticipant": name == conv.participant,
             "isApproved": False,
-            "isHidden": False,
+            "isHidden": hidden,
             "id": int.from_bytes(name.encode()[:6].ljust(6, b"\0"), "big"),
             "isDeleted": False,
         }
@@ -146,7 +161,7 @@ class SandboxModmail:
     def _message(self, m: _Message, conv: _Conversation) -> dict[str, Any]:
         return {
             "body": f'<!-- SC_OFF --><div class="md"><p>{html.escape(m.body)}</p>\n</div><!-- SC_ON -->',
-            "author": self._author(m.author, m.is_mod, conv),
+            "author": self._author(m.author, m.is_mod, conv, m.hidden),
             "isInternal": m.internal,
             "date": _date(m.date),
             "bodyMarkdown": m.body,

@@ -7,6 +7,13 @@ for new comments, removal reasons). One base URL serves as praw's ``oauth_url``,
 The state is a flat table of things (posts ``t3_`` and comments ``t1_``) in creation order, which is what
 every listing is a view of. Routes are registered in ``_routes`` so later features (modmail conversations) add
 their own without touching the rest.
+
+Removal messages (``POST /api/v1/modactions/removal_link_message`` and ``removal_comment_message``, which
+praw's ``mod.send_removal_message`` calls) follow praw's recorded exchanges: ``public`` answers with the new
+comment as a bare thing (distinguished as a moderator's, stickied under a post); the ``private`` kinds answer
+``{}`` and start a modmail conversation with the member. Reddit adds "human-readable information about the
+object" to a private message; the sandbox adds a line linking the removed item, so a client cannot expect the
+text verbatim.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import logging
 import random
 import re
 import secrets
+import threading
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
@@ -96,6 +104,9 @@ class _Thing:
     spam: bool = False
     removal_reason_id: str | None = None
     mod_note: str | None = None
+    distinguished: str | None = None  # "moderator" for a moderator's distinguished comment
+    stickied: bool = False
+    locked: bool = False
 
     @property
     def fullname(self) -> str:
@@ -113,6 +124,40 @@ class _Fault:
     remaining: int
     after: bool  # True: perform the request, then answer the error (the response is "lost")
     retry_after: float | None
+
+
+class RequestHold:
+    """A request held by the sandbox until ``release``: before it is carried out, or (``after``) once it was
+    carried out and before it is answered, which is what a client that dies at that moment has seen.
+
+    ``reached`` is set when the request arrives; ``release`` may be called from any thread.
+    """
+
+    def __init__(self, prefix: str, after: bool) -> None:
+        self.prefix = prefix
+        self.after = after
+        self.reached = threading.Event()
+        self.taken = False
+        self._released = threading.Event()
+        self._lock = threading.Lock()
+        self._wakeup: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
+
+    async def wait(self) -> None:
+        event = asyncio.Event()
+        with self._lock:
+            self._wakeup = (asyncio.get_running_loop(), event)
+            if self._released.is_set():
+                event.set()
+        self.reached.set()
+        await event.wait()
+
+    def release(self) -> None:
+        with self._lock:
+            self._released.set()
+            if self._wakeup is not None:
+                loop, event = self._wakeup
+                if not loop.is_closed():
+                    loop.call_soon_threadsafe(event.set)
 
 
 class RedditSandbox:
@@ -146,6 +191,7 @@ class RedditSandbox:
         self._tokens: dict[str, float] = {}  # access token -> monotonic expiry
         self._refresh_tokens: dict[str, str] = {}  # refresh token -> username
         self._faults: list[_Fault] = []
+        self._holds: list[RequestHold] = []
         self._stall = 0.0
         self._last_created = 0.0
         self._next_post = _POST_ID_START
@@ -155,6 +201,8 @@ class RedditSandbox:
             for rid, title, message in DEFAULT_REMOVAL_REASONS
         }
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request, for tests
+        # Every removal message sent, in order: item, type, title, message, and the comment or conversation.
+        self.removal_messages: list[dict[str, Any]] = []
         self._load(community.posts)
         from atlas_desk.sandbox.reddit.modmail import SandboxModmail
 
@@ -171,7 +219,9 @@ class RedditSandbox:
         log.info("reddit sandbox for r/%s at %s", self.subreddit, self.url)
 
     async def stop(self) -> None:
-        """Stop listening. Safe to call twice."""
+        """Stop listening. Safe to call twice. Held requests are let go first, so none keeps the server up."""
+        for hold in self._holds:
+            hold.release()
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
@@ -356,6 +406,29 @@ class RedditSandbox:
         prefix = path_prefix if path_prefix.startswith("/") else "/" + path_prefix
         self._faults.append(_Fault(prefix, status, count, after, retry_after))
 
+    def hold_next(self, path_prefix: str, *, after: bool = False) -> RequestHold:
+        """Hold the next request under ``path_prefix`` until the returned hold is released.
+
+        With ``after=True`` the request is carried out first and only its answer waits: a client killed while
+        waiting saw nothing of what the platform did.
+        """
+        prefix = path_prefix if path_prefix.startswith("/") else "/" + path_prefix
+        hold = RequestHold(prefix, after)
+        self._holds.append(hold)
+        return hold
+
+    def comment_thread(self, fullname: str) -> list[dict[str, Any]]:
+        """The comments under a post or a comment (any depth), oldest first, as a moderator sees them."""
+        thing = self._things[fullname]
+        link = thing.fullname if thing.kind == "t3" else thing.link_id
+        under = {fullname}
+        out: list[dict[str, Any]] = []
+        for t in self._things.values():
+            if t.kind == "t1" and t.link_id == link and t.parent_id in under:
+                under.add(t.fullname)
+                out.append(self._thing_json(t))
+        return out
+
     def stall(self, seconds: float) -> None:
         """Delay every response by ``seconds`` (0 to stop)."""
         self._stall = max(0.0, seconds)
@@ -385,6 +458,10 @@ class RedditSandbox:
             ("POST", "/api/approve/", self._approve),
             ("POST", "/api/remove/", self._remove),
             ("POST", "/api/comment/", self._comment),
+            ("POST", "/api/lock/", self._lock),
+            ("POST", "/api/unlock/", self._unlock),
+            ("POST", "/api/v1/modactions/removal_link_message", self._removal_link_message),
+            ("POST", "/api/v1/modactions/removal_comment_message", self._removal_comment_message),
         ]
         # praw asks some paths with a trailing slash and some without; answer both.
         for path, handler in (
@@ -410,6 +487,9 @@ class RedditSandbox:
         self.requests.append((request.method, request.path))
         if self._stall:
             await asyncio.sleep(self._stall)
+        hold = self._take_hold(request.path)
+        if hold is not None and not hold.after:
+            await hold.wait()
         fault = self._take_fault(request.path)
         if fault is not None and not fault.after:
             return self._fault_response(fault)
@@ -422,9 +502,18 @@ class RedditSandbox:
         except (KeyError, ValueError, json.JSONDecodeError):
             log.info("bad request to %s", request.path, exc_info=True)
             return _json({"message": "Bad Request", "error": 400}, status=400)
+        if hold is not None and hold.after:
+            await hold.wait()
         if fault is not None:
             return self._fault_response(fault)
         return response
+
+    def _take_hold(self, path: str) -> RequestHold | None:
+        for hold in self._holds:
+            if path.startswith(hold.prefix) and not hold.taken:
+                hold.taken = True  # kept in the list, so ``stop`` can still let it go
+                return hold
+        return None
 
     def _take_fault(self, path: str) -> _Fault | None:
         for fault in self._faults:
@@ -591,7 +680,8 @@ class RedditSandbox:
 
         def tree(parent: str, depth: int) -> list[dict[str, Any]]:
             out = []
-            for c in children.get(parent, []):
+            # A stickied comment (a moderator's removal reply) leads the thread, as on Reddit.
+            for c in sorted(children.get(parent, []), key=lambda c: not c.stickied):
                 data = self._thing_json(c)
                 data["depth"] = depth
                 replies = tree(c.fullname, depth + 1)
@@ -679,6 +769,94 @@ class RedditSandbox:
         things = [{"kind": "t1", "data": self._thing_json(thing)}]
         return _json({"json": {"errors": [], "data": {"things": things}}})
 
+    async def _lock(self, request: web.Request) -> web.Response:
+        return await self._set_locked(request, True)
+
+    async def _unlock(self, request: web.Request) -> web.Response:
+        return await self._set_locked(request, False)
+
+    async def _set_locked(self, request: web.Request, locked: bool) -> web.Response:
+        form = await request.post()
+        thing = self._things.get(str(form.get("id", "")))
+        if thing is None:
+            return _json({"message": "Not Found", "error": 404}, status=404)
+        thing.locked = locked
+        return _json({})
+
+    # -- removal messages -----------------------------------------------------------------------------------
+
+    async def _removal_link_message(self, request: web.Request) -> web.Response:
+        return await self._removal_message(request, "t3")
+
+    async def _removal_comment_message(self, request: web.Request) -> web.Response:
+        return await self._removal_message(request, "t1")
+
+    async def _removal_message(self, request: web.Request, kind: str) -> web.Response:
+        """Tell a removed item's author why: a distinguished reply, or a modmail from the subreddit."""
+        if request.content_type == "application/json":
+            data = await request.json()  # Reddit's own clients send the JSON as the body
+        else:
+            form = await request.post()
+            data = json.loads(str(form["json"]))  # praw sends it as a form field named ``json``
+        ids = data.get("item_id")
+        fullname = str(ids[0]) if isinstance(ids, list) and ids else ""  # Reddit only uses the first id
+        thing = self._things.get(fullname)
+        kind_of_message = str(data.get("type") or "public")
+        message = str(data.get("message") or "")
+        title = str(data.get("title") or "")
+        if thing is None or thing.kind != kind or not thing.removed:
+            return _api_error("INVALID_ID", "The specified id is invalid", "item_id")
+        if kind_of_message not in ("public", "public_as_subreddit", "private", "private_exposed"):
+            return _api_error("INVALID_OPTION", "that option is not valid", "type")
+        if not message.strip():
+            return _api_error("NO_TEXT", "we need something here", "message")
+        record: dict[str, Any] = {
+            "item": fullname,
+            "type": kind_of_message,
+            "title": title,
+            "message": message,
+            "comment": None,
+            "conversation": None,
+        }
+        if kind_of_message.startswith("public"):
+            author = self.username if kind_of_message == "public" else f"{self.subreddit}-ModTeam"
+            reply = self._removal_reply(thing, author, message, bool(data.get("lock_comment")))
+            record["comment"] = reply.fullname
+            self.removal_messages.append(record)
+            return _json(self._thing_json(reply))  # a bare thing, not wrapped in a listing
+        if not title.strip():
+            return _api_error("NO_TEXT", "we need something here", "title")
+        noun = "post" if thing.kind == "t3" else "comment"
+        body = f"{message}\n\n---\n\n[Your {noun}]({self.url}{self._permalink(thing)}) in r/{self.subreddit}"
+        record["conversation"] = self.modmail.moderator_message(
+            thing.author, title, body, moderator=self.username, hidden=kind_of_message == "private"
+        )
+        self.removal_messages.append(record)
+        return _json({})
+
+    def _removal_reply(self, thing: _Thing, author: str, text: str, lock: bool) -> _Thing:
+        link_id = thing.fullname if thing.kind == "t3" else thing.link_id
+        reply = _Thing(
+            kind="t1",
+            id=_b36(self._next_comment),
+            author=author,
+            created_utc=self._now(),
+            body=text,
+            link_id=link_id,
+            parent_id=thing.fullname,
+            distinguished="moderator",
+            # Only a top-level comment can be stickied; a post has one sticky, so the newest replaces it.
+            stickied=thing.kind == "t3",
+            locked=lock,
+        )
+        if reply.stickied:
+            for other in self._things.values():
+                if other.kind == "t1" and other.link_id == link_id and other.stickied:
+                    other.stickied = False
+        self._next_comment += 1
+        self._add(reply)
+        return reply
+
     # -- shapes ---------------------------------------------------------------------------------------------
 
     def _permalink(self, thing: _Thing) -> str:
@@ -710,9 +888,9 @@ class RedditSandbox:
             "gilded": 0,
             "archived": False,
             "edited": False,
-            "stickied": False,
-            "locked": False,
-            "distinguished": None,
+            "stickied": t.stickied,
+            "locked": t.locked,
+            "distinguished": t.distinguished,
             "permalink": self._permalink(t),
             "user_reports": [list(r) for r in t.user_reports],
             "mod_reports": [list(r) for r in t.mod_reports],
@@ -779,6 +957,12 @@ class RedditSandbox:
                 }
             )
         return common
+
+
+def _api_error(reason: str, explanation: str, field_name: str) -> web.Response:
+    """A 400 in the shape of Reddit's v1 endpoints, which praw raises as ``RedditAPIException``."""
+    body = {"reason": reason, "explanation": explanation, "fields": [field_name], "message": "Bad Request"}
+    return _json(body, status=400)
 
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
