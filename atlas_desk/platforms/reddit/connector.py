@@ -10,6 +10,12 @@ reading the newest-first listing back to the cursor and ingesting oldest first; 
 (``pause_after=0``) are drained every ``poll_seconds``. A bounded set of recently seen fullnames makes sure
 the same item is never handed to the sink twice by this process (praw's streams re-yield the newest page
 after an empty poll). The mod queue is polled alongside; an item's reports reach the sink when they change.
+
+Removal: the item is removed with the subreddit's reason and the moderators' note, then, if the moderator
+chose to, its author is told why, as Reddit's own mod tools do: a distinguished public reply (optionally
+locked) or a private modmail from the subreddit. Both steps are safe to replay after a crash: an item Reddit
+already shows removed with that reason is not removed again, and a message Reddit already holds is found, not
+sent again.
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ from requests import Response
 
 from atlas_desk.core.types import ActionError, ConnectionState, InboxItem, OutboxAction, Platform
 from atlas_desk.platforms.base import ConnectorSink
-from atlas_desk.platforms.reddit.translate import report_reasons, thing_data, to_item
+from atlas_desk.platforms.reddit.translate import DELETED, report_reasons, thing_data, to_item
 
 log = logging.getLogger("atlas_desk.platforms.reddit")
 
@@ -55,6 +61,12 @@ _SEEN_CAPACITY = 5000
 _GAP_THRESHOLD = 50
 _CLOCK_SLACK = 900.0
 _RETRYABLE_STATUSES = frozenset({500, 502, 503, 504, 520, 522})
+# How the member is told of a removal: praw's ``send_removal_message`` types the desk offers. ("private" is a
+# modmail from the subreddit with the moderator's name hidden, as Reddit's own tools send it.)
+REMOVAL_MESSAGE_TYPES = frozenset({"public", "private"})
+# Reddit's limit for a comment or a modmail message.
+REMOVAL_MESSAGE_MAX = 10000
+_DEFAULT_MESSAGE_TITLE = "Removal notice"
 
 
 class UnconfirmedWrite(Exception):
@@ -190,6 +202,7 @@ class RedditConnector:
         self._queue_sig: dict[str, tuple[str, ...]] = {}
         self._queue_items: dict[str, InboxItem] = {}
         self._replies: dict[str, dict[str, Any]] = {}  # idempotency key -> confirmed result
+        self._removal_messages: dict[str, dict[str, Any]] = {}  # idempotency key -> the message sent or found
         self._task: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
         self._stopping = False
@@ -252,7 +265,8 @@ class RedditConnector:
             raise RedditUnavailable(reason) from exc
 
     async def execute(self, action: OutboxAction) -> dict[str, Any]:
-        """Reply, approve or remove on Reddit. Replies are never posted twice for one idempotency key."""
+        """Reply, approve or remove on Reddit. Replies and removal messages are never posted twice for one
+        idempotency key."""
         handler = self.action_handlers.get(action.kind)
         if handler is not None:
             return await handler(action)
@@ -267,11 +281,7 @@ class RedditConnector:
                 await self._call(partial(self._approve_sync, target))
                 return {"platform_id": target, "approved": True}
             if action.kind == "remove":
-                reason_id = str(payload.get("reason_id") or "").strip() or None
-                mod_note = str(payload.get("mod_note") or "").strip()
-                spam = bool(payload.get("spam", False))
-                await self._call(partial(self._remove_sync, target, reason_id, mod_note, spam))
-                return {"platform_id": target, "removed": True, "reason_id": reason_id, "mod_note": mod_note}
+                return await self._execute_remove(action, target)
         except ActionError:
             raise
         except Exception as exc:
@@ -553,13 +563,94 @@ class RedditConnector:
     def _approve_sync(self, fullname: str) -> None:
         self._thing(fullname).mod.approve()
 
-    def _remove_sync(self, fullname: str, reason_id: str | None, mod_note: str, spam: bool) -> None:
-        """Remove, then (praw's second request, only with a reason id or a note) attach the removal reason.
+    def _remove_sync(self, fullname: str, reason_id: str | None, mod_note: str, spam: bool) -> str:
+        """Remove, then (praw's second request, only with a reason id or a note) attach the removal reason;
+        returns the item's author, whom a private removal message goes to.
 
-        ``mod_note`` goes as a string, empty when there is none, as Reddit's own clients send it; praw would
-        send a None as JSON null.
+        The item is read first: one that Reddit already shows removed (as spam if asked) with a reason and
+        this note, a replay of a removal whose answer was lost, is not removed again, which would log the
+        removal twice in the mod log. ``mod_note`` goes as a string, empty when there is none, as Reddit's own
+        clients send it; praw would send a None as JSON null.
         """
+        found = list(self._praw().info(fullnames=[fullname]))
+        if not found:
+            raise ActionError("Reddit could not find that post or comment", retryable=False)
+        data = thing_data(found[0])
+        author = _author_name(data.get("author"))
+        done = (
+            bool(data.get("removed"))
+            and (not spam or bool(data.get("spam")))
+            and (reason_id is None or bool(data.get("mod_reason_title")))
+            and (not mod_note or data.get("mod_note") == mod_note)
+        )
+        if done:
+            log.info("reddit: %s is already removed with its reason, not removing it again", fullname)
+            return author
         self._thing(fullname).mod.remove(spam=spam, reason_id=reason_id, mod_note=mod_note)
+        return author
+
+    def _removal_message_sync(
+        self, fullname: str, author: str, message: Mapping[str, Any], since: datetime | None
+    ) -> dict[str, Any]:
+        """Tell the author of a removed item why, unless an earlier attempt already did; lock a public reply
+        if asked (again on a replay: locking is idempotent)."""
+        kind, text = str(message["type"]), str(message["text"])
+        title = str(message.get("title") or "").strip() or _DEFAULT_MESSAGE_TITLE
+        if kind == "public":
+            found = self._find_reply_sync(fullname, text, since)
+            if found is not None:
+                log.info("reddit: the removal reply under %s already exists, not posting it again", fullname)
+            else:
+                mod = self._thing(fullname).mod
+                comment = mod.send_removal_message(message=text, title=title, type="public")
+                if comment is None:
+                    raise ActionError("Reddit took the removal reply but did not return it", retryable=True)
+                found = self._reply_result(thing_data(comment))
+            locked = bool(message.get("lock"))
+            if locked:
+                self._praw().comment(found["platform_id"].removeprefix("t1_")).mod.lock()
+            return {
+                "type": "public",
+                "comment_id": found["platform_id"],
+                "url": found["url"],
+                "locked": locked,
+            }
+        conversation = self._find_removal_modmail_sync(author, text, since)
+        if conversation is not None:
+            log.info("reddit: the removal message to %s already exists, not sending it again", author)
+        else:
+            # Reddit answers a private removal message with ``{}``: the conversation's id is not known here.
+            self._thing(fullname).mod.send_removal_message(message=text, title=title, type=kind)
+        return {"type": kind, "conversation_id": conversation}
+
+    def _find_removal_modmail_sync(self, author: str, text: str, since: datetime | None) -> str | None:
+        """The id of a modmail conversation with ``author`` in which a moderator wrote ``text`` since the
+        action was queued (Reddit adds a line about the item, so the text is looked for, not compared)."""
+        wanted = text.strip()
+        if not author or author == DELETED or not wanted:
+            return None
+        earliest = since.timestamp() - _CLOCK_SLACK if since is not None else 0.0
+        modmail = self._praw().subreddit(self.subreddit).modmail
+        # A removal message is filed as archived; a member's answer moves it back among the others.
+        for state in ("archived", "all"):
+            for conv in modmail.conversations(state=state, limit=100):
+                participant = vars(conv).get("participant")
+                name = str(vars(participant).get("name", "")) if participant is not None else ""
+                if name.lower() != author.lower():
+                    continue
+                messages = vars(conv).get("messages")
+                if messages is None:  # the listing left them out: read the conversation
+                    messages = modmail(conv.id).messages
+                for m in messages:
+                    data = vars(m)
+                    by_moderator = bool(getattr(data.get("author"), "__dict__", {}).get("is_subreddit_mod"))
+                    if (
+                        by_moderator
+                        and wanted in str(data.get("body_markdown") or "")
+                        and _modmail_time(data.get("date")) >= earliest
+                    ):
+                        return str(conv.id)
+        return None
 
     def _removal_reasons_sync(self) -> list[dict[str, str]]:
         sub = self._praw().subreddit(self.subreddit)
@@ -620,6 +711,43 @@ class RedditConnector:
             with contextlib.suppress(Exception):
                 requestor.close()
 
+    # -- removals -------------------------------------------------------------------------------------------
+
+    async def _execute_remove(self, action: OutboxAction, target: str) -> dict[str, Any]:
+        """Remove, then tell the member if the moderator chose to; each step finds what an earlier attempt
+        did (see ``_remove_sync`` and ``_removal_message_sync``)."""
+        payload = action.payload or {}
+        reason_id = str(payload.get("reason_id") or "").strip() or None
+        mod_note = str(payload.get("mod_note") or "").strip()
+        spam = bool(payload.get("spam", False))
+        message = _removal_message(payload.get("message"))  # checked before anything is done on Reddit
+        author = await self._call(partial(self._remove_sync, target, reason_id, mod_note, spam))
+        result: dict[str, Any] = {
+            "platform_id": target,
+            "removed": True,
+            "reason_id": reason_id,
+            "mod_note": mod_note,
+        }
+        if message is None:
+            return result
+        key = action.idempotency_key
+        sent = self._removal_messages.get(key)
+        if sent is None:
+            try:
+                sent = await self._call(
+                    partial(self._removal_message_sync, target, author, message, action.created_at)
+                )
+            except Exception as exc:
+                error = exc if isinstance(exc, ActionError) else _action_error(exc)
+                raise ActionError(
+                    f"Removed, but telling the member failed: {error.message}",
+                    retryable=error.retryable,
+                    retry_after=error.retry_after,
+                ) from None
+            self._removal_messages[key] = sent
+        result["message"] = dict(sent)
+        return result
+
     # -- replies --------------------------------------------------------------------------------------------
 
     async def _execute_reply(self, action: OutboxAction) -> dict[str, Any]:
@@ -642,6 +770,43 @@ class RedditConnector:
 
 class _MissingCredentials(Exception):
     pass
+
+
+def _removal_message(raw: Any) -> dict[str, Any] | None:
+    """The removal message of a ``remove`` payload, checked: None when the member is not to be told."""
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        raise ActionError("The removal message is not readable", retryable=False)
+    kind = str(raw.get("type") or "")
+    if kind in ("", "none"):
+        return None
+    if kind not in REMOVAL_MESSAGE_TYPES:
+        raise ActionError(f"Reddit cannot send a removal message as '{kind}'", retryable=False)
+    text = str(raw.get("text") or "")
+    if not text.strip():
+        raise ActionError("The message to the member is empty", retryable=False)
+    if len(text) > REMOVAL_MESSAGE_MAX:
+        too_long = f"The message to the member is over {REMOVAL_MESSAGE_MAX} characters"
+        raise ActionError(too_long, retryable=False)
+    return {"type": kind, "text": text, "title": str(raw.get("title") or ""), "lock": bool(raw.get("lock"))}
+
+
+def _author_name(value: Any) -> str:
+    """A username from a praw ``Redditor`` or a string; ``[deleted]`` for none (read without a fetch)."""
+    if value is None:
+        return DELETED
+    if isinstance(value, str):
+        return value
+    return str(vars(value).get("name") or DELETED)
+
+
+def _modmail_time(text: Any) -> float:
+    """A modmail message's ISO date as a timestamp; 0 when it cannot be read (never newer than anything)."""
+    try:
+        return datetime.fromisoformat(str(text).replace("+0000", "+00:00")).timestamp()
+    except ValueError:
+        return 0.0
 
 
 class RedditUnavailable(Exception):
@@ -723,6 +888,8 @@ def _action_error(exc: BaseException) -> ActionError:
 
 __all__ = [
     "CREDENTIALS_REJECTED",
+    "REMOVAL_MESSAGE_MAX",
+    "REMOVAL_MESSAGE_TYPES",
     "USER_AGENT",
     "ConnectionProblem",
     "RedditConnector",
