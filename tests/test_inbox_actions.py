@@ -248,6 +248,7 @@ def test_x_without_reddit_connected_says_so_and_removes_with_a_note(desk: Desk, 
 
     qtbot.keyClicks(dialog.note, "link farm, see modmail")
     assert dialog.remove_button.isEnabled()
+    assert dialog.tell() == "none"  # no reason, so nothing to tell the author
     dialog.spam.setChecked(True)
     qtbot.mouseClick(dialog.remove_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: len(desk.actions()) == 1)
@@ -256,6 +257,7 @@ def test_x_without_reddit_connected_says_so_and_removes_with_a_note(desk: Desk, 
     assert action.payload["reason_id"] is None
     assert action.payload["mod_note"] == "link farm, see modmail"
     assert action.payload["spam"] is True
+    assert action.payload["message"] is None
     row = desk.row("r1")
     assert row.deleted and not row.reported
     qtbot.waitUntil(lambda: not desk.pane.act_remove.isEnabled())
@@ -405,6 +407,7 @@ class RedditDesk:
     desk: Desk
     sandbox: RedditSandbox
     connector: RedditConnector
+    runner: OutboxRunner
 
 
 @pytest.fixture
@@ -434,7 +437,7 @@ def reddit_desk(
     qloop.run_until_complete(runner.start())
     desk = open_desk(qtbot, store, service, bus, connectors={Platform.REDDIT: connector})
     try:
-        yield RedditDesk(desk, sb, connector)
+        yield RedditDesk(desk, sb, connector, runner)
     finally:
         # First, before the loop runs again: pytest-qt has closed the pane, and running the loop deletes it.
         desk.pane.shutdown()
@@ -470,7 +473,9 @@ def test_remove_with_a_subreddit_reason_and_note_reaches_reddit(
         assert not dialog.state_label.isVisible() and not dialog.retry_button.isVisible()
 
         assert dialog.select_reason(be_kind[0])
-        assert dialog.message_label.text() == be_kind[2]  # what the reason says, as the subreddit wrote it
+        # What the reason says, as the subreddit wrote it, goes to the author as Reddit's default: a public reply.
+        assert dialog.message_edit.toPlainText() == be_kind[2]
+        assert dialog.tell() == "public"
         qtbot.keyClicks(dialog.note, "rule 2, second warning")
         qtbot.mouseClick(dialog.remove_button, Qt.MouseButton.LeftButton)
         assert not dialog.isVisible()
@@ -493,11 +498,16 @@ def test_remove_with_a_subreddit_reason_and_note_reaches_reddit(
     assert reddit.call(sb.removed) == {
         "t1_c01": {"spam": False, "reason_id": be_kind[0], "mod_note": "rule 2, second warning"}
     }
+    assert [(m["item"], m["type"], m["message"]) for m in reddit.call(lambda: sb.removal_messages)] == [
+        ("t1_c01", "public", be_kind[2])
+    ]
     [action] = desk.actions()
     assert action.payload["reason_id"] == be_kind[0] and action.payload["reason_title"] == "Be Kind"
     row = desk.row("t1_c01")
     assert row.deleted and not row.reported
-    assert desk.pane.status_label.text() == "Removal (Be Kind) queued: Reddit confirms it in a moment."
+    assert desk.pane.status_label.text() == (
+        "Removal (Be Kind) with a public reply queued: Reddit confirms it in a moment."
+    )
 
 
 def test_the_dialog_closing_while_reasons_load_is_harmless(

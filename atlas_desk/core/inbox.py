@@ -285,14 +285,22 @@ class InboxService:
         *,
         reason_title: str = "",
         spam: bool = False,
+        message_type: str = "none",
+        message: str = "",
+        message_title: str = "",
+        lock_message: bool = False,
     ) -> concurrent.futures.Future[int]:
         """Remove a Reddit item with one of the subreddit's removal reasons and/or a note for the other
-        moderators, through the outbox.
+        moderators, and tell its author why if the moderator chose to, through the outbox.
 
         ``reason_id`` is one of the subreddit's own reasons (``RedditConnector.removal_reasons``): it is what
         Reddit records, while ``reason_title`` only labels the action on the desk. Reddit attaches a removal
-        reason only with a reason id or a note, so one of the two is required. Optimistically the item is
-        shown removed and no longer reported; a refusal restores both.
+        reason only with a reason id or a note, so one of the two is required. ``message_type`` is how the
+        member is told, as Reddit's own mod tools offer it: ``"public"`` (a distinguished reply under the
+        item, locked with ``lock_message``), ``"private"`` (a modmail from the subreddit, titled
+        ``message_title``, else the reason's title) or ``"none"``; the message travels in the same outbox
+        action as the removal, so one is never sent without the other. Optimistically the item is shown
+        removed and no longer reported; a refusal restores both.
         """
         from atlas_desk.core.types import ActionError
 
@@ -300,11 +308,23 @@ class InboxService:
         mod_note = mod_note.strip()
         if reason_id is None and not mod_note:
             raise ValueError("A removal needs one of the subreddit's removal reasons or a note.")
+        if message_type not in ("none", "public", "private"):
+            raise ValueError(f"A removal message is sent publicly or privately, not {message_type!r}.")
+        if message_type != "none" and not message.strip():
+            raise ValueError("The message to the member is empty.")
+        if message_type != "none" and len(message) > 10000:  # Reddit's limit for a comment or a modmail
+            raise ValueError("The message to the member is over Reddit's 10,000 characters.")
 
         def job(conn: sqlite3.Connection) -> int:
             item = _require(conn, item_id)
             if item.platform != Platform.REDDIT.value:
                 raise ActionError("Only Reddit items can be removed from the desk.", retryable=False)
+            told: dict[str, Any] | None = None
+            if message_type != "none":
+                noun = "post" if item.kind == "post" else "comment"
+                # Reddit needs a title for a private message: its subject line in the member's modmail.
+                title = (message_title or reason_title).strip() or f"Your {noun} was removed"
+                told = {"type": message_type, "text": message, "title": title, "lock": bool(lock_message)}
             payload = {
                 "item_id": item_id,
                 "kind": item.kind,
@@ -312,6 +332,7 @@ class InboxService:
                 "reason_title": reason_title.strip(),
                 "mod_note": mod_note,
                 "spam": bool(spam),
+                "message": told,
             }
             return self._tracked(
                 conn,

@@ -579,7 +579,8 @@ class InboxPane(Pane):
         self.status_label.setText("Approval queued: Reddit confirms it in a moment.")
 
     def remove(self) -> None:
-        """Ask how to remove the current Reddit item (a subreddit reason, a note, spam), then queue it."""
+        """Ask how to remove the current Reddit item (a subreddit reason, a note, spam) and how to tell its
+        author why, then queue it."""
         item = self.reading.item
         if item is None or self.service is None or item.platform not in MODERATION_PLATFORMS:
             return
@@ -592,6 +593,7 @@ class InboxPane(Pane):
             load if callable(load) else None,
             known=self._removal_reasons,
             unavailable="" if callable(load) else REDDIT_NOT_CONNECTED,
+            item_kind="comment" if item.kind == "comment" else "post",
             parent=self,
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -606,10 +608,16 @@ class InboxPane(Pane):
                     choice.mod_note,
                     reason_title=choice.reason_title,
                     spam=choice.spam,
+                    message_type=choice.message_type,
+                    message=choice.message,
+                    lock_message=choice.lock_message,
                 )
             )
             why = f" ({choice.reason_title})" if choice.reason_title else ""
-            self.status_label.setText(f"Removal{why} queued: Reddit confirms it in a moment.")
+            told = {"public": " with a public reply", "private": " with a private message"}.get(
+                choice.message_type, ""
+            )
+            self.status_label.setText(f"Removal{why}{told} queued: Reddit confirms it in a moment.")
 
         dialog.chosen.connect(chosen)
         dialog.finished.connect(lambda _result: self._forget_removal_dialog(dialog))
