@@ -218,6 +218,25 @@ def test_a_threaded_reply_whose_answer_was_lost_is_not_posted_twice(aloop: async
     run(aloop, scenario)
 
 
+def test_a_replay_finds_an_attempt_an_earlier_desk_posted_at_the_top_level(
+    aloop: asyncio.AbstractEventLoop,
+) -> None:
+    """Before replies threaded, a reply to a comment went to the top level: its replay must not post again."""
+
+    async def scenario(sandbox: GitHubSandbox, sink: FakeSink, connector: GitHubConnector) -> None:
+        comment = first_comment(sandbox)
+        # what the earlier desk's first attempt posted, as the moderator (the sandbox token's user)
+        earlier = sandbox.add_discussion_comment(
+            IDEA, "mod-sam", "On the roadmap.\n\n<!-- atlas-desk:legacy-1 -->"
+        )
+        again = await connector.execute(reply(comment, "On the roadmap.", key="legacy-1"))
+        assert again == {"id": earlier.node_id, "url": again["url"], "replayed": True}
+        assert sandbox.replies_to(comment) == []
+        assert "reply_to" not in sink.items[earlier.node_id].extra
+
+    run(aloop, scenario, start=False)
+
+
 @pytest.mark.parametrize("where", ["thread", "top-level"])
 def test_replay_pages_back_past_many_newer_comments(aloop: asyncio.AbstractEventLoop, where: str) -> None:
     """Over 50 comments arrived between the lost answer and the retry: the retry still finds its reply."""

@@ -2,8 +2,8 @@
 
 Three streams are polled every ``poll_seconds`` (or the server's ``X-Poll-Interval``, if longer):
 issues and repository-wide issue comments over REST with ``since`` cursors and ETags (an unchanged stream
-answers 304 and costs nothing), and discussions with their comments over GraphQL. PyGithub is blocking, so
-every call runs in a worker thread (``asyncio.to_thread``), one at a time.
+answers 304 and costs nothing), and discussions with their comments and threaded replies over GraphQL.
+PyGithub is blocking, so every call runs in a worker thread (``asyncio.to_thread``), one at a time.
 
 Cursors are ``{"since": <newest updated_at>, "ids": [ids seen at exactly that second]}``: GitHub's ``since``
 is inclusive and its timestamps have whole seconds, so the ids keep an item from being delivered twice while
@@ -672,23 +672,26 @@ class GitHubConnector:
         node = self._graphql(queries.DISCUSSION_LATEST_COMMENTS, latest)["node"]
         if node is None:
             raise GithubException(404, {"message": "Not Found"}, None, "discussion not found")
-        # a replay (crash or lost answer after posting) must find the comment it already made: in the thread
-        # it joins, and among the top-level comments, where a reply to a comment went before replies threaded
-        pages: list[tuple[str, dict[str, Any]]] = []
+        # a replay (crash or lost answer after posting) must find the comment it already made, where it went
+        not_before = min(created, datetime.now(UTC)) - REPLAY_WINDOW
         if node.get("__typename") == "Discussion":
-            discussion, thread = node, None
+            discussion, reply_to = node, None
+            found = self._find_marked(discussion["id"], discussion["comments"], marker, not_before)
+            found_in = None
         else:
             discussion = node["discussion"]
             thread = node.get("replyTo") or node
-            pages.append((thread["id"], thread["replies"]))
-        pages.append((discussion["id"], discussion["comments"]))
-        not_before = min(created, datetime.now(UTC)) - REPLAY_WINDOW
-        reply_to = thread["id"] if thread is not None else None
-        for owner, first in pages:
-            found = self._find_marked(owner, first, marker, not_before)
-            if found is not None:
-                item = self._confirmed_item(found, discussion, reply_to if owner == reply_to else None)
-                return {"id": found["id"], "url": found["url"], "replayed": True}, item
+            reply_to = thread["id"]
+            found = self._find_marked(reply_to, thread["replies"], marker, not_before)
+            found_in = reply_to
+            if found is None:
+                # before the desk threaded its replies, a reply to a comment went to the top level: an
+                # attempt from then sits among the latest top-level comments
+                found = _marked(discussion["comments"], marker)
+                found_in = None
+        if found is not None:
+            item = self._confirmed_item(found, discussion, found_in)
+            return {"id": found["id"], "url": found["url"], "replayed": True}, item
         payload: dict[str, Any] = {"discussionId": discussion["id"], "body": text}
         if reply_to is not None:
             payload["replyToId"] = reply_to
@@ -709,10 +712,10 @@ class GitHubConnector:
         reply to this action can predate, or after ``REPLAY_PAGES`` pages.
         """
         for read in range(1, REPLAY_PAGES + 1):
+            found = _marked(page, marker)
+            if found is not None:
+                return found
             nodes = [n for n in page.get("nodes") or [] if n is not None]
-            for existing in reversed(nodes):
-                if (existing.get("body") or "").rstrip().endswith(marker):
-                    return dict(existing)
             oldest = _safe_ts(nodes[0].get("createdAt")) if nodes else None
             if not page["pageInfo"]["hasPreviousPage"] or oldest is None or oldest < not_before:
                 return None
@@ -805,6 +808,14 @@ class GitHubConnector:
 
 
 # ----------------------------------------------------------------------------------------------------
+
+
+def _marked(page: dict[str, Any], marker: str) -> dict[str, Any] | None:
+    """The newest comment in a connection page whose body ends with the desk's ``marker``."""
+    for existing in reversed(page.get("nodes") or []):
+        if existing and (existing.get("body") or "").rstrip().endswith(marker):
+            return dict(existing)
+    return None
 
 
 def _activity(node: dict[str, Any]) -> int:
