@@ -473,7 +473,7 @@ def test_remove_with_a_subreddit_reason_and_note_reaches_reddit(
         assert not dialog.state_label.isVisible() and not dialog.retry_button.isVisible()
 
         assert dialog.select_reason(be_kind[0])
-        # What the reason says, as the subreddit wrote it, goes to the author as Reddit's default: a public reply.
+        # The reason's text, as the subreddit wrote it, goes to the author in Reddit's default way: publicly.
         assert dialog.message_edit.toPlainText() == be_kind[2]
         assert dialog.tell() == "public"
         qtbot.keyClicks(dialog.note, "rule 2, second warning")
