@@ -263,10 +263,10 @@ def test_reply_to_discussion_and_comment_posts_once(aloop: asyncio.AbstractEvent
         second = await connector.execute(reply)
         assert first["id"] == second["id"]
         assert sum("d-1" in b for b in sandbox.comments_on(4)) == 1
-        # replying to a comment posts in its discussion
+        # replying to a comment joins the comment's thread
         comment_id = sandbox.discussions[3].comment_ids[0]
         await connector.execute(action("reply", comment_id, {"body": "Agreed"}, key="d-2"))
-        assert sandbox.comments_on(3)[-1].startswith("Agreed")
+        assert [body.startswith("Agreed") for body in sandbox.replies_to(comment_id)] == [True]
 
     run(aloop, scenario, start=False)
 

@@ -99,33 +99,6 @@ class HeldAnswer:
         _wrap(sandbox, attribute, wrapper)
 
 
-class RateLimitedOnce:
-    """Answers the first request ``wanted`` picks as GitHub's secondary rate limit does (429, Retry-After).
-
-    For the discussion reply: the sandbox's own ``fail_next`` matches by path, and every GraphQL request
-    (the connector's polls too) has the same path, so it could not pick the mutation.
-    """
-
-    def __init__(self, sandbox: GitHubSandbox, wanted: Wanted, retry_after: int) -> None:
-        self.times: list[float] = []
-
-        def wrapper(handler: Handler) -> Handler:
-            async def limited(request: web.Request) -> web.StreamResponse:
-                if not await wanted(request):
-                    return await handler(request)
-                self.times.append(time.monotonic())
-                if len(self.times) == 1:
-                    message = "You have exceeded a secondary rate limit. Please wait a few minutes."
-                    return web.json_response(
-                        {"message": message}, status=429, headers={"Retry-After": str(retry_after)}
-                    )
-                return await handler(request)
-
-            return limited
-
-        _wrap(sandbox, "_dispatch", wrapper)
-
-
 async def _always(_request: web.Request) -> bool:
     return True
 
@@ -226,11 +199,13 @@ class Case:
 
     def rate_limit_first(self, sandbox: Any) -> Callable[[], list[float]]:
         """Make the reply's first attempt meet a 429; returns when each attempt reached the sandbox."""
-        if self.platform is Platform.GITHUB and self.issue_number is None:
-            limited = RateLimitedOnce(sandbox, _github_reply_request(None), int(self.retry_after))
-            return lambda: list(limited.times)
         log = StampedRequests()
         sandbox.requests = log
+        if self.platform is Platform.GITHUB and self.issue_number is None:
+            # Only the mutation meets it: the connector's discussion polls go to the same path.
+            retry = {"Retry-After": str(int(self.retry_after))}
+            sandbox.fail_next("/api/graphql", 429, headers=retry, operation="addDiscussionComment")
+            return lambda: [t for t, r in log.stamped if "addDiscussionComment" in r.operations]
         if self.platform is Platform.DISCORD:
             sandbox.fail_next("/channels/*/messages", 429, retry_after=self.retry_after, method="POST")
             path = f"/channels/{discord_support.IDEAS}/messages"
