@@ -30,10 +30,6 @@ from atlas_desk.sandbox.reddit import RedditSandbox
 T = TypeVar("T")
 LOGGER = "atlas_desk.platforms.reddit"
 SKIPPED_IDS = ("t9_zz1", "t3_bad2", "t3_bad3", "t1_bad4")
-CONNECTOR_FIX = (
-    "RedditConnector._connect_sync must call translate.tolerate_malformed_things(self._reddit) right after "
-    "creating praw.Reddit (atlas_desk/platforms/reddit/connector.py is another engineer's file)"
-)
 
 
 class BrokenReddit:
@@ -234,7 +230,6 @@ def connector(
     assert c.calls_off_worker == 0
 
 
-@pytest.mark.xfail(strict=True, reason=CONNECTOR_FIX)
 def test_malformed_children_are_logged_and_skipped_while_the_connector_stays_live(
     aloop: asyncio.AbstractEventLoop,
     broken: BrokenReddit,

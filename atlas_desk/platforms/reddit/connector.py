@@ -42,7 +42,13 @@ from requests import Response
 
 from atlas_desk.core.types import ActionError, ConnectionState, InboxItem, OutboxAction, Platform
 from atlas_desk.platforms.base import ConnectorSink
-from atlas_desk.platforms.reddit.translate import DELETED, report_reasons, thing_data, to_item
+from atlas_desk.platforms.reddit.translate import (
+    DELETED,
+    report_reasons,
+    thing_data,
+    to_item,
+    tolerate_malformed_things,
+)
 
 log = logging.getLogger("atlas_desk.platforms.reddit")
 
@@ -460,6 +466,9 @@ class RedditConnector:
                 },
                 **auth,
             )
+            # One unreadable child or an unknown kind must cost that child, not the whole page (and the
+            # connection with it): praw's own parser fails the listing.
+            tolerate_malformed_things(self._reddit)
             self._streams = {}
         me = self._reddit.user.me()
         self._username = str(vars(me).get("name")) if me is not None else None
