@@ -38,6 +38,7 @@ CONTAINER_WIDTH = 150
 AUTHOR_WIDTH = 130
 AGE_WIDTH = 40
 VOTES_WIDTH = 48
+STATIC_TEXTS = 4000  # laid-out containers, authors, ages and votes kept
 
 # The state bits as plain ints: testing a Python enum flag costs a few enum calls, and a jump paints ~30 rows.
 _SELECTED = QStyle.StateFlag.State_Selected.value
@@ -140,7 +141,7 @@ class InboxDelegate(QStyledItemDelegate):
         key = (text, width, bold)
         found = self._static.get(key)
         if found is None:
-            if len(self._static) > 4000:
+            if len(self._static) > STATIC_TEXTS:
                 self._static.clear()
             found = QStaticText(_fit(text, metrics, width))
             found.setTextFormat(Qt.TextFormat.PlainText)
