@@ -186,8 +186,10 @@ def responsive_threads(interval: float = GUI_SWITCH_INTERVAL_S) -> None:
     Every call from Qt into Python (a row's paint, a timer, a socket notifier, a slot) has to take the GIL.
     While another thread runs Python — the store's writer between SQLite steps, Reddit's worker, PyGithub
     calls, the demo community's sandbox — each such call waits until that thread's switch interval runs out:
-    up to 5 ms by default, and a frame makes dozens of calls. During a Discord burst that added up to 45–65 ms
-    stalls of the GUI thread; with 1 ms, 27–40 ms, and the desk's ingest rate did not drop (BENCHMARKS.md).
+    up to 5 ms by default, and a frame makes dozens of calls. In a Discord burst with the inbox visible,
+    1 ms instead of 5 ms took the GUI thread's 99th-percentile lateness from 21–23 to 14–16 ms and its longest
+    stall from 32 to 27 ms (medians of five paired runs) for about 8 % less ingest rate (BENCHMARKS.md): a
+    moderator feels the frames, not the last messages a second.
     """
     sys.setswitchinterval(interval)
 
