@@ -221,3 +221,30 @@ def test_search_highlights_stay_on_their_words_after_invisible_characters_are_ma
         assert [snippet[start:end] for start, end in spans] == ["offline"]
     finally:
         store.close()
+
+
+def test_the_first_items_to_arrive_are_shown_without_being_marked_read(
+    qtbot: Any, data_dir: Path, aloop: asyncio.AbstractEventLoop
+) -> None:
+    store = open_store(data_dir)
+    bus = ChangeBus()
+    service = InboxService(store, bus)
+    pane = InboxPane()
+    qtbot.addWidget(pane)
+    runtime = type("R", (), {"store": store, "inbox": service, "settings": None})()
+    pane.attach(PaneContext(bus=QtBus(bus, pane), runtime=runtime, open_settings=lambda _p: None))
+    assert pane.reading.item is None
+    aloop.run_until_complete(service.ingest(seed_items()))
+    qtbot.waitUntil(lambda: pane.reading.item is not None)
+    shown = pane.reading.item
+    assert shown is not None and shown.platform_id == "g2"  # the newest
+    assert not shown.read
+    # later arrivals do not take the selection away from what the moderator is reading
+    pane.move_selection(1)
+    reading = pane.reading.item
+    aloop.run_until_complete(service.ingest([item(Platform.REDDIT, "late", "later", 99)]))
+    qtbot.waitUntil(lambda: pane.model is not None and pane.model.rowCount() == 8)
+    assert pane.reading.item is not None and reading is not None
+    assert pane.reading.item.platform_id == reading.platform_id
+    pane.shutdown()
+    store.close()

@@ -142,6 +142,7 @@ class InboxPane(Pane):
         self._containers_timer.setInterval(3000)
         self._containers_timer.timeout.connect(self._load_containers)
         self._has_items = False
+        self._awaiting_first = False
 
         self.search = QLineEdit(self)
         self.search.setObjectName("inboxSearch")
@@ -317,6 +318,7 @@ class InboxPane(Pane):
         self.table.setModel(self.model)
         # The count under the list follows the rows as they arrive (appends are batched per frame).
         self.model.rowsInserted.connect(self._update_status)
+        self.model.rowsInserted.connect(self._select_first_arrival)
         self.model.rowsRemoved.connect(self._update_status)
         self.model.modelReset.connect(self._update_status)
         # One visible column: the delegate lays out the whole row (one paint per row keeps a frame short).
@@ -686,6 +688,7 @@ class InboxPane(Pane):
         self.model.add_ids(ids, rows)
         if not self._has_items:
             self._has_items = True
+            self._awaiting_first = True  # the first items to arrive get shown, as a filter's first do
             self._update_empty()
         if not self._containers_timer.isActive():
             self._containers_timer.start()
@@ -699,6 +702,12 @@ class InboxPane(Pane):
         if current is not None and current in set(ids):
             self._show_current()
         self.refresh_counts()
+
+    def _select_first_arrival(self, *_args: Any) -> None:
+        if self._awaiting_first and self.model is not None and self.model.rowCount():
+            self._awaiting_first = False
+            if self.current_id() is None:
+                self.table.selectRow(0)
 
     def _update_empty(self) -> None:
         self.stack.setCurrentWidget(self.splitter if self._has_items else self.empty)
