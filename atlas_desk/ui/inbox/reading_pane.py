@@ -18,6 +18,7 @@ from __future__ import annotations
 import html
 import logging
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from markdown_it import MarkdownIt
@@ -26,7 +27,11 @@ from PySide6.QtGui import QDesktopServices, QTextOption
 from PySide6.QtWidgets import QMessageBox, QTextBrowser, QVBoxLayout, QWidget
 
 from atlas_desk.store.inbox import InboxRow
+from atlas_desk.ui.inbox.model import age_text
 from atlas_desk.ui.text import inert, inert_lines
+from atlas_desk.ui.widgets.platform_status import PLATFORM_NAMES
+
+_PLATFORM_NAMES = {str(p): name for p, name in PLATFORM_NAMES.items()}
 
 log = logging.getLogger("atlas_desk.ui")
 
@@ -114,6 +119,13 @@ def confirm_open_url(parent: QWidget | None, url: QUrl) -> bool:
     return True
 
 
+
+def when_text(created_ts: float, now: float | None = None) -> str:
+    """A time as a moderator reads it: local day, date and time, and how long ago."""
+    local = datetime.fromtimestamp(created_ts).astimezone()
+    age = age_text(created_ts, now)
+    return f"{local:%a} {local.day} {local:%b %Y, %H:%M} · " + ("just now" if age == "now" else f"{age} ago")
+
 class ReadingPane(QWidget):
     """Shows the selected item and its context."""
 
@@ -145,7 +157,9 @@ class ReadingPane(QWidget):
         who = esc(inert(item.author_name or item.author))
         handle = esc(inert(item.author))
         where = esc(inert(item.container))
-        meta = f"{who} (@{handle}) in {where} · {esc(item.platform)} · {esc(item.created_at)}"
+        platform = esc(_PLATFORM_NAMES.get(item.platform, item.platform))
+        when = esc(when_text(item.created_ts))
+        meta = f"{who} (@{handle}) in {where} · {platform} · {when}"
         flags = []
         if item.reported:
             flags.append("reported")
@@ -165,7 +179,7 @@ class ReadingPane(QWidget):
             parts.append(f'<p style="color:#808080">{esc(" · ".join(flags))}</p>')
         if item.url:
             parts.append(
-                f'<p><a href="{esc(item.url, quote=True)}">Open on {esc(item.platform)}</a>'
+                f'<p><a href="{esc(item.url, quote=True)}">Open on {platform}</a>'
                 f'<span style="color:#808080"> [{esc(inert(item.url))}]</span></p>'
             )
         parts.append("<hr/>")
@@ -178,10 +192,8 @@ class ReadingPane(QWidget):
                 said = inert_lines((c.title + "\n" if c.title else "") + c.body[:CONTEXT_CHARS])
                 text = esc(said[:CONTEXT_CHARS]).replace("\n", "<br/>")
                 weight = "font-weight:bold;" if c.id == item.id else ""
-                parts.append(
-                    f'<p style="{weight}"><span style="color:#808080">{who_c} · {esc(c.created_at)}</span>'
-                    f"<br/>{text}</p>"
-                )
+                said_by = f'<span style="color:#808080">{who_c} · {esc(when_text(c.created_ts))}</span>'
+                parts.append(f'<p style="{weight}">{said_by}<br/>{text}</p>')
         document = "\n".join(parts)
         self.browser.setWordWrapMode(
             QTextOption.WrapMode.WrapAnywhere
