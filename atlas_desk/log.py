@@ -163,7 +163,18 @@ def setup_logging(
     logging.getLogger("atlas_desk").setLevel(logging.DEBUG if verbose else logging.INFO)
     for name in QUIET_LIBRARIES:
         logging.getLogger(name).setLevel(logging.INFO if verbose else logging.WARNING)
+    discord_client = logging.getLogger("discord.client")
+    if not any(isinstance(f, _NoVoiceNotice) for f in discord_client.filters):
+        discord_client.addFilter(_NoVoiceNotice())
     return path
+
+
+class _NoVoiceNotice(logging.Filter):
+    """Drops discord.py's warning that voice is unsupported: the desk never joins voice channels, and a
+    warning on every start teaches moderators to ignore warnings."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.levelno == logging.WARNING and "voice will NOT be supported" in str(record.msg))
 
 
 def teardown_logging() -> None:

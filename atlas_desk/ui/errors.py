@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # asyncio costs ~40 ms to import; the desk imports it after t
 
 log = logging.getLogger("atlas_desk.errors")
 qt_log = logging.getLogger("atlas_desk.qt")
+OFFSCREEN_SIZE_HINTS = "This plugin does not support propagateSizeHints()"
 
 ExceptHook = Callable[[type[BaseException], BaseException, TracebackType | None], Any]
 
@@ -124,6 +125,8 @@ _QT_LEVELS = {
 def qt_message_handler(mode: QtMsgType, context: QMessageLogContext, message: str) -> None:
     """Route Qt's messages to the ``atlas_desk.qt`` logger."""
     level = _QT_LEVELS.get(mode, logging.WARNING)
+    if message == OFFSCREEN_SIZE_HINTS:
+        level = logging.DEBUG  # the offscreen platform says it of every window; nothing is wrong
     where = f" ({context.file}:{context.line})" if context.file else ""
     qt_log.log(level, "%s%s", message, where)
 
