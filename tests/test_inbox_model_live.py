@@ -76,6 +76,24 @@ def test_matches_agrees_with_the_sql_filters(data_dir: Path) -> None:
         store.close()
 
 
+def attached_pane(
+    qtbot: Any, store: Any, *, shown: bool = True
+) -> tuple[InboxPane, InboxService, ChangeBus, InboxModel]:
+    """An InboxPane over ``store`` with its own service and bus, as the desk attaches it."""
+    bus = ChangeBus()
+    service = InboxService(store, bus)
+    pane = InboxPane()
+    qtbot.addWidget(pane)
+    runtime = type("R", (), {"store": store, "inbox": service, "settings": None})()
+    pane.attach(PaneContext(bus=QtBus(bus, pane), runtime=runtime, open_settings=lambda _p: None))
+    if shown:
+        pane.resize(1200, 700)
+        pane.show()
+        qtbot.waitExposed(pane)
+    assert pane.model is not None
+    return pane, service, bus, pane.model
+
+
 class ReaderTrace:
     """Counts the statements the GUI thread's read-only connection runs."""
 
@@ -94,19 +112,9 @@ def test_a_live_burst_is_placed_and_painted_without_a_gui_thread_query(
 ) -> None:
     store = open_store(data_dir)
     stored(store, seed_items())
-    bus = ChangeBus()
-    service = InboxService(store, bus)
+    pane, service, bus, model = attached_pane(qtbot, store)
     published: list[ItemsAdded] = []
     bus.subscribe(ItemsAdded, published.append)
-    pane = InboxPane()
-    qtbot.addWidget(pane)
-    runtime = type("R", (), {"store": store, "inbox": service, "settings": None})()
-    pane.attach(PaneContext(bus=QtBus(bus, pane), runtime=runtime, open_settings=lambda _p: None))
-    pane.resize(1200, 700)
-    pane.show()
-    qtbot.waitExposed(pane)
-    model = pane.model
-    assert model is not None
     before = model.rowCount()
     trace = ReaderTrace(store.reader())
     try:
@@ -135,14 +143,7 @@ def test_new_rows_outside_the_filter_stay_out_and_a_search_still_finds_new_items
 ) -> None:
     store = open_store(data_dir)
     stored(store, seed_items())
-    bus = ChangeBus()
-    service = InboxService(store, bus)
-    pane = InboxPane()
-    qtbot.addWidget(pane)
-    runtime = type("R", (), {"store": store, "inbox": service, "settings": None})()
-    pane.attach(PaneContext(bus=QtBus(bus, pane), runtime=runtime, open_settings=lambda _p: None))
-    model = pane.model
-    assert model is not None
+    pane, service, _bus, model = attached_pane(qtbot, store, shown=False)
 
     model.set_filter(InboxFilter(platforms=("reddit",)))
     reddit_before = model.rowCount()
@@ -169,17 +170,7 @@ def test_edits_repaint_from_their_rows_and_a_stopped_model_never_reads(
 ) -> None:
     store = open_store(data_dir)
     stored(store, seed_items())
-    bus = ChangeBus()
-    service = InboxService(store, bus)
-    pane = InboxPane()
-    qtbot.addWidget(pane)
-    runtime = type("R", (), {"store": store, "inbox": service, "settings": None})()
-    pane.attach(PaneContext(bus=QtBus(bus, pane), runtime=runtime, open_settings=lambda _p: None))
-    pane.resize(1200, 700)
-    pane.show()
-    qtbot.waitExposed(pane)
-    model = pane.model
-    assert model is not None
+    pane, service, _bus, model = attached_pane(qtbot, store)
     trace = ReaderTrace(store.reader())
     try:
         qtbot.waitUntil(lambda: any("FROM inbox_items" in s for s in trace.statements))
@@ -227,12 +218,7 @@ def test_the_first_items_to_arrive_are_shown_without_being_marked_read(
     qtbot: Any, data_dir: Path, aloop: asyncio.AbstractEventLoop
 ) -> None:
     store = open_store(data_dir)
-    bus = ChangeBus()
-    service = InboxService(store, bus)
-    pane = InboxPane()
-    qtbot.addWidget(pane)
-    runtime = type("R", (), {"store": store, "inbox": service, "settings": None})()
-    pane.attach(PaneContext(bus=QtBus(bus, pane), runtime=runtime, open_settings=lambda _p: None))
+    pane, service, _bus, _model = attached_pane(qtbot, store, shown=False)
     assert pane.reading.item is None
     aloop.run_until_complete(service.ingest(seed_items()))
     qtbot.waitUntil(lambda: pane.reading.item is not None)
