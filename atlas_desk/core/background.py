@@ -25,6 +25,20 @@ def wake_loop(event: asyncio.Event, loop: asyncio.AbstractEventLoop | None) -> N
         loop.call_soon_threadsafe(event.set)
 
 
+async def wait_event(event: asyncio.Event, timeout: float) -> bool:
+    """Wait until ``event`` is set or ``timeout`` seconds pass; True if it was set.
+
+    Not ``asyncio.wait_for(event.wait(), ...)``: on Python 3.11 that swallows a cancellation arriving just as
+    the event is set, and a loop built on it then never stops (gh-86296). ``asyncio.timeout`` passes it on.
+    """
+    try:
+        async with asyncio.timeout(timeout):
+            await event.wait()
+    except TimeoutError:
+        return False
+    return True
+
+
 async def cancel_and_wait(task: asyncio.Task[None] | None) -> None:
     """Cancel ``task`` (if any) and wait until it has finished, whatever it ended with."""
     if task is not None:
@@ -32,4 +46,4 @@ async def cancel_and_wait(task: asyncio.Task[None] | None) -> None:
         await asyncio.gather(task, return_exceptions=True)
 
 
-__all__ = ["cancel_and_wait", "wake_loop"]
+__all__ = ["cancel_and_wait", "wait_event", "wake_loop"]

@@ -25,7 +25,6 @@ Every time comes from an injectable clock.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 import sqlite3
@@ -36,7 +35,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from atlas_desk.core.background import cancel_and_wait, wake_loop
+from atlas_desk.core.background import cancel_and_wait, wait_event, wake_loop
 from atlas_desk.core.bus import Change, ChangeBus, EventsChanged, Notice, NotificationEvent, OutboxChanged
 from atlas_desk.core.types import OutboxAction, Platform
 from atlas_desk.store import calendar as repo
@@ -1094,8 +1093,7 @@ class CalendarService:
                 delay = min(_MAX_SLEEP_S, 2.0 ** min(failures, 8))
             timeout = _MAX_SLEEP_S if delay is None else min(delay, _MAX_SLEEP_S)
             if timeout > 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=timeout)
+                await wait_event(self._wake, timeout)
 
     async def run_due(self) -> datetime | None:
         """Do everything due now; return when the next thing is due (None if nothing is planned)."""

@@ -30,7 +30,6 @@ log = logging.getLogger("atlas_desk.inbox")
 T = TypeVar("T")
 
 
-
 class StoreLike(Protocol):
     """What the service needs of ``atlas_desk.store.db.Store``."""
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import logging
 import random
 import sqlite3
@@ -26,7 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from atlas_desk.core.background import cancel_and_wait, wake_loop
+from atlas_desk.core.background import cancel_and_wait, wait_event, wake_loop
 from atlas_desk.core.bus import (
     Change,
     ChangeBus,
@@ -175,8 +174,7 @@ class OutboxRunner:
             if delay is None:
                 await self._wake.wait()
             elif delay > 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=delay)
+                await wait_event(self._wake, delay)
 
     def _seconds_to_next_due(self) -> float | None:
         # A short indexed read on the loop thread's read-only connection; sees everything committed.

@@ -9,14 +9,13 @@ one ``NotificationEvent`` per ticket and kind on the bus. The clock is injectabl
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from atlas_desk.core.background import cancel_and_wait
+from atlas_desk.core.background import cancel_and_wait, wait_event
 from atlas_desk.core.bus import ChangeBus, NotificationEvent, TicketChanged
 from atlas_desk.store import tickets as repo
 from atlas_desk.store.db import Store
@@ -134,8 +133,7 @@ class SlaMonitor:
             if delay is None:
                 await self._wake.wait()
             else:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=min(_MAX_SLEEP_S, max(delay, 0.05)))
+                await wait_event(self._wake, min(_MAX_SLEEP_S, max(delay, 0.05)))
 
     def check(self) -> float | None:
         """Announce what is due now; return the seconds until the next warning or breach (None: nothing)."""

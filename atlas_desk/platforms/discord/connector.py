@@ -28,6 +28,7 @@ import aiohttp
 import discord
 import yarl
 
+from atlas_desk.core.background import wait_event
 from atlas_desk.core.types import ActionError, ConnectionState, InboxItem, OutboxAction, Platform
 from atlas_desk.platforms.base import ConnectorSink
 from atlas_desk.platforms.discord.translate import (
@@ -352,13 +353,15 @@ class DiscordConnector:
             return
         self._stopping = True
         self._stop_event.set()
+        # Background work (backfill, pacing) first: closing the client under a request in flight
+        # would fail it with "Session is closed", which is no fault.
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         client = self._client
         if client is not None:
             with contextlib.suppress(Exception):
                 await client.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._runner is not None:
             try:
                 await asyncio.wait_for(asyncio.shield(self._runner), 10)
@@ -596,8 +599,7 @@ class DiscordConnector:
                 if self._stopping:
                     return
                 self._set_state(ConnectionState.RECONNECTING, f"{reason}; trying again in {delay:.0f} s")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop_event.wait(), delay)
+                await wait_event(self._stop_event, delay)
                 delay = min(delay * 2, self._max_backoff)
         finally:
             self._ended.set()
@@ -613,8 +615,12 @@ class DiscordConnector:
 
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("Discord background task %s failed", task.get_name(), exc_info=task.exception())
+        if task.cancelled() or task.exception() is None:
+            return
+        if self._stopping:  # the client was closed under it
+            log.debug("Discord task %s ended while stopping: %r", task.get_name(), task.exception())
+            return
+        log.error("Discord background task %s failed", task.get_name(), exc_info=task.exception())
 
     # ------------------------------------------------------------------------------------------ events
 
@@ -758,8 +764,7 @@ class DiscordConnector:
         while True:
             await self._wake.wait()
             if len(self._pending) < self._batch_size:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._full.wait(), self._batch_interval)
+                await wait_event(self._full, self._batch_interval)
             if await self._flush():
                 failures = 0
             else:

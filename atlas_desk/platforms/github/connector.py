@@ -29,6 +29,7 @@ from github.GithubException import BadCredentialsException, GithubException, Rat
 from github.Issue import Issue
 from github.IssueComment import IssueComment
 
+from atlas_desk.core.background import wait_event
 from atlas_desk.core.types import ActionError, ConnectionState, InboxItem, OutboxAction, Platform
 from atlas_desk.platforms.base import ConnectorSink
 from atlas_desk.platforms.github import projects, queries, translate
@@ -281,8 +282,7 @@ class GitHubConnector:
                 if self._state is not ConnectionState.LIVE:
                     self._set_state(ConnectionState.LIVE)
                 wait = self._interval()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), timeout=wait)
+            await wait_event(self._stopping, wait)
 
     def _interval(self) -> float:
         interval = float(self._settings.poll_seconds)

@@ -40,6 +40,7 @@ import prawcore
 import prawcore.exceptions
 from requests import Response
 
+from atlas_desk.core.background import wait_event
 from atlas_desk.core.types import ActionError, ConnectionState, InboxItem, OutboxAction, Platform
 from atlas_desk.platforms.base import ConnectorSink
 from atlas_desk.platforms.reddit.translate import (
@@ -343,8 +344,7 @@ class RedditConnector:
         """Wait ``seconds`` or until stopped; True if stopping."""
         if self._wake is None or self._stopping:
             return True
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+        await wait_event(self._wake, seconds)
         return self._stopping
 
     async def _call(self, fn: Callable[[], T]) -> T:

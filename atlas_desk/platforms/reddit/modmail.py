@@ -9,11 +9,11 @@ archive / unarchive (close / reopen), highlight (priority). Claims and tags stay
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import datetime
 from typing import Any
 
+from atlas_desk.core.background import wait_event
 from atlas_desk.core.types import ActionError, OutboxAction
 from atlas_desk.platforms.discord.relay import TICKET_KINDS, RelayMessage, RelayTicket, TicketSink
 
@@ -64,8 +64,7 @@ class ModmailTickets:
                 await self.poll()
             except Exception as exc:  # Reddit down or refusing: try again at the next poll
                 log.warning("could not read modmail (%s)", exc)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+            await wait_event(self._wake, self.poll_seconds)
 
     async def poll(self) -> int:
         """Read the conversations once; returns how many changed."""

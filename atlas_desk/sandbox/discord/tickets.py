@@ -61,9 +61,7 @@ class TicketSandboxMixin:
         self.callbacks: list[dict[str, Any]] = []  # every interaction callback received, for tests
         self._interaction_tokens: dict[str, str] = {}  # interaction id → token, until answered
         self._no_tickets_role = self._derived_id("role:no-tickets")
-        self._roles.append(
-            self._role(self._no_tickets_role, NO_TICKETS_ROLE, 0, 1)
-        )
+        self._roles.append(self._role(self._no_tickets_role, NO_TICKETS_ROLE, 0, 1))
         for member in self.community.members:
             if member.blocked:
                 uid = self._user_id(member.key)
@@ -398,9 +396,7 @@ class TicketSandboxMixin:
         thread["applied_tags"] = tags
         self._threads[tid] = thread
         # A forum post's starter message has the thread's id, as on Discord.
-        starter = self._message_payload(
-            tid, tid, self.bot_user, str(message.get("content") or ""), now
-        )
+        starter = self._message_payload(tid, tid, self.bot_user, str(message.get("content") or ""), now)
         if message.get("embeds"):
             starter["embeds"] = message["embeds"]
         if message.get("components"):

@@ -119,12 +119,12 @@ def confirm_open_url(parent: QWidget | None, url: QUrl) -> bool:
     return True
 
 
-
 def when_text(created_ts: float, now: float | None = None) -> str:
     """A time as a moderator reads it: local day, date and time, and how long ago."""
     local = datetime.fromtimestamp(created_ts).astimezone()
     age = age_text(created_ts, now)
     return f"{local:%a} {local.day} {local:%b %Y, %H:%M} · " + ("just now" if age == "now" else f"{age} ago")
+
 
 class ReadingPane(QWidget):
     """Shows the selected item and its context."""
