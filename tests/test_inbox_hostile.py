@@ -244,6 +244,20 @@ class RecordingDelegate(InboxDelegate):
         self.painted.append(text)
         return super()._static_text(text, width, bold, font, metrics)
 
+    def _draw_cell(
+        self,
+        painter: QPainter,
+        x: int,
+        top: int,
+        text: str,
+        width: int,
+        bold: bool,
+        font: QFont,
+        metrics: QFontMetrics,
+    ) -> None:
+        self.painted.append(text)
+        super()._draw_cell(painter, x, top, text, width, bold, font, metrics)
+
     def _draw_run(  # type: ignore[override]
         self,
         painter: QPainter,

@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QSplitter,
     QStackedWidget,
-    QTableView,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -46,6 +45,7 @@ from atlas_desk.ui.inbox.filters import PLATFORM_LABELS, FiltersSidebar, filter_
 from atlas_desk.ui.inbox.model import Column, InboxModel, Role
 from atlas_desk.ui.inbox.reading_pane import ReadingPane, confirm_open_url
 from atlas_desk.ui.inbox.removal_dialog import RemovalChoice, RemovalDialog, RemovalReason
+from atlas_desk.ui.inbox.view import InboxList
 from atlas_desk.ui.panes import Pane, PaneContext
 from atlas_desk.ui.widgets.empty_state import EmptyState, plain_label
 
@@ -157,7 +157,7 @@ class InboxPane(Pane):
         self.filters = FiltersSidebar(self)
         self.filters.filter_selected.connect(self._on_filter_selected)
 
-        self.table = QTableView(self)
+        self.table = InboxList(self)
         self.table.setObjectName("inboxList")
         self.table.setItemDelegate(InboxDelegate(self.table))
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)

@@ -1,0 +1,174 @@
+"""The inbox list paints its rows itself (one pass per frame): it must show what QTableView would show."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QItemSelectionModel, Qt
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
+from test_inbox_support import ACCOUNTS, item, open_store
+
+from atlas_desk.core.bus import ChangeBus
+from atlas_desk.core.inbox import InboxService
+from atlas_desk.core.types import Account, InboxItem, Platform
+from atlas_desk.store.db import Store
+from atlas_desk.ui.bridge import QtBus
+from atlas_desk.ui.inbox.delegate import ROW_HEIGHT, InboxDelegate
+from atlas_desk.ui.inbox.model import Column, InboxModel
+from atlas_desk.ui.inbox.pane import InboxPane
+from atlas_desk.ui.inbox.view import InboxList
+from atlas_desk.ui.panes import PaneContext
+
+pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")
+
+PLATFORMS = (Platform.DISCORD, Platform.GITHUB, Platform.REDDIT)
+
+
+def _items() -> list[InboxItem]:
+    items = []
+    for n in range(80):
+        platform = PLATFORMS[n % 3]
+        author = ACCOUNTS[platform]
+        if n % 4 == 0:  # a crowd of one-off authors, as a jump into a big inbox meets them
+            author = Account(platform, f"id{n}", f"member{n}", f"Member Number {n}")
+        items.append(
+            item(
+                platform,
+                f"p{n}",
+                f"message {n}: the sync stopped after the update, " * (1 + n % 3),
+                n,
+                author=author,
+                title=f"Idea {n}: dark mode for the calendar" if platform is Platform.GITHUB else "",
+                score=n * 7 if n % 5 else 0,
+            )
+        )
+    return items
+
+
+@dataclass
+class Desk:
+    store: Store
+    pane: InboxPane
+
+
+@pytest.fixture
+def desk(qtbot: Any, data_dir: Path, aloop: asyncio.AbstractEventLoop) -> Iterator[Desk]:
+    store = open_store(data_dir)
+    bus = ChangeBus()
+    service = InboxService(store, bus)
+    aloop.run_until_complete(service.ingest(_items()))
+    pane = InboxPane()
+    qtbot.addWidget(pane)
+    runtime = SimpleNamespace(store=store, inbox=service, settings=None)
+    pane.attach(PaneContext(bus=QtBus(bus, pane), runtime=runtime, open_settings=lambda _p: None))
+    pane.resize(1300, 700)
+    pane.show()
+    qtbot.waitExposed(pane)
+    model = pane.model
+    assert model is not None
+    while model.canFetchMore():
+        model.fetchMore()
+    assert model.rowCount() == 80
+    yield Desk(store=store, pane=pane)
+    pane.shutdown()
+    store.close()
+
+
+def _model(desk: Desk) -> InboxModel:
+    assert desk.pane.model is not None
+    return desk.pane.model
+
+
+def _plain_view(desk: Desk, qtbot: Any) -> QTableView:
+    """Qt's own table view over the same model, set up as the pane sets up its list."""
+    ours = desk.pane.table
+    view = QTableView()
+    qtbot.addWidget(view)
+    view.setModel(_model(desk))
+    view.setItemDelegate(InboxDelegate(view))
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+    view.setShowGrid(False)
+    view.setWordWrap(False)
+    view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+    view.verticalHeader().setDefaultSectionSize(ROW_HEIGHT)
+    view.verticalHeader().hide()
+    for col in Column:
+        view.setColumnHidden(col, col != Column.SUBJECT)
+    view.horizontalHeader().setSectionResizeMode(Column.SUBJECT, QHeaderView.ResizeMode.Stretch)
+    view.horizontalHeader().hide()
+    view.setFont(ours.font())
+    view.setPalette(ours.palette())
+    view.resize(ours.size())
+    view.show()
+    qtbot.waitExposed(view)
+    assert view.viewport().size() == ours.viewport().size()
+    return view
+
+
+def _grab(view: QTableView) -> QImage:
+    image = QImage(view.viewport().size(), QImage.Format.Format_ARGB32)
+    image.fill(Qt.GlobalColor.white)
+    view.viewport().render(image)
+    return image
+
+
+def _same_rows(ours: QTableView, plain: QTableView, rows: list[int]) -> None:
+    for view in (ours, plain):
+        view.clearFocus()
+        selection = view.selectionModel()
+        selection.clear()  # no current row either: Qt would draw a focus frame only where the view has focus
+        for row in rows:
+            selection.select(
+                view.model().index(row, Column.SUBJECT),
+                QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows,
+            )
+
+
+def test_the_list_paints_exactly_what_qt_table_view_paints(desk: Desk, qtbot: Any) -> None:
+    ours = desk.pane.table
+    assert isinstance(ours, InboxList)
+    plain = _plain_view(desk, qtbot)
+    for scroll, selected in ((0, []), (0, [1, 3, 4]), (17, [18, 19, 40])):
+        _same_rows(ours, plain, selected)
+        for view in (ours, plain):
+            view.verticalScrollBar().setValue(scroll)
+        assert ours.verticalScrollBar().value() == scroll
+        assert _grab(ours) == _grab(plain), (scroll, selected)
+    # And the rows really show: a selected row is drawn on the highlight, an unselected one is not.
+    image = _grab(ours)
+    top = ours.rowViewportPosition(18)
+    other = ours.rowViewportPosition(21)
+    x = ours.viewport().width() // 2
+    assert image.pixelColor(x, top + 2) != image.pixelColor(x, other + 2)
+
+
+def test_select_all_over_every_row_paints_each_visible_row_selected(desk: Desk, qtbot: Any) -> None:
+    ours = desk.pane.table
+    plain = _plain_view(desk, qtbot)
+    for view in (ours, plain):
+        view.clearFocus()
+        view.selectAll()
+        view.verticalScrollBar().setValue(30)
+    assert _grab(ours) == _grab(plain)
+
+
+def test_a_cell_looks_the_same_drawn_at_once_and_laid_out_once_it_repeats(desk: Desk, qtbot: Any) -> None:
+    ours = desk.pane.table
+    delegate = ours.itemDelegate()
+    assert isinstance(delegate, InboxDelegate)
+    _same_rows(ours, ours, [])
+    delegate._static.clear()
+    delegate._seen.clear()
+    first = _grab(ours)  # every container and author drawn straight
+    assert delegate._seen and not any(key[0].startswith("Member Number") for key in delegate._static)
+    second = _grab(ours)  # seen before: laid out and drawn from the layout
+    assert any(key[0].startswith("Member Number") for key in delegate._static)
+    assert first == second == _grab(ours)
