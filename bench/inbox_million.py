@@ -293,10 +293,12 @@ def main() -> int:
     from atlas_desk.ui.compat import guard_singleton_refcounts
     from atlas_desk.ui.inbox.model import Column, Role
     from atlas_desk.ui.inbox.pane import InboxPane
+    from atlas_desk.ui.look import install_look
     from atlas_desk.ui.panes import PaneContext
 
     guard_singleton_refcounts()  # as the app does at start-up (PySide6 6.12 on Python 3.11, see ui/compat.py)
     app = QApplication.instance() or QApplication(sys.argv)
+    install_look(app)  # the desk's style, palette and style sheet, as it paints for a moderator
     store = Store.open(path)
     bus = ChangeBus()
     service = InboxService(store, bus)
