@@ -259,3 +259,63 @@ def test_add_to_roadmap_helper_for_the_inbox(
     assert row is not None and row.item_type == "DRAFT_ISSUE" and row.origin_item == inbox_id
     assert service.votes_breakdown(row)["reddit"] == 12
     assert add_to_roadmap(types.SimpleNamespace(roadmap=None, bus=service.bus), inbox_id) is None
+
+
+def _complete(service: RoadmapService, aloop: asyncio.AbstractEventLoop, action_id: int) -> None:
+    """GitHub accepted the action: run its completion as the outbox runner does."""
+    from atlas_desk.core.roadmap import _complete_move
+
+    def job(conn: object) -> None:
+        action = outbox_repo.get_action(conn, action_id)  # type: ignore[arg-type]
+        assert action is not None
+        _complete_move(conn, action, {})  # type: ignore[arg-type]
+
+    aloop.run_until_complete(service.store.write(job))  # type: ignore[arg-type]
+
+
+def _kinds(service: RoadmapService, card_id: int) -> list[str]:
+    return [e.kind for e in service.history(card_id)]
+
+
+def test_a_board_read_that_crossed_an_archive_neither_revives_nor_archives_it_twice(
+    service: RoadmapService, aloop: asyncio.AbstractEventLoop
+) -> None:
+    board = [card("P1", "Planned", 0), card("P2", "Planned", 1)]
+    aloop.run_until_complete(service.apply_roadmap(RoadmapSnapshot(INFO, board)))
+    p1 = next(c for c in service.cards() if c.platform_id == "P1")
+    read_rev = service.sync_token()  # a poll starts reading the board, which still lists P1 ...
+    action_id = service.archive_card(p1.id).result(5)  # ... the moderator archives P1 ...
+    # ... and while the archive is on its way, another read (begun earlier) lists P1: it stays archived
+    aloop.run_until_complete(service.apply_roadmap(RoadmapSnapshot(INFO, board, read_rev=read_rev)))
+    assert p1.id not in {c.id for c in service.cards()}
+    aloop.run_until_complete(service.apply_roadmap(RoadmapSnapshot(INFO, board)))  # nor a read of unknown age
+    assert p1.id not in {c.id for c in service.cards()}
+    _complete(service, aloop, action_id)  # GitHub archived it
+    # the read that began before the archive arrives only now, still listing P1
+    aloop.run_until_complete(service.apply_roadmap(RoadmapSnapshot(INFO, board, read_rev=read_rev)))
+    assert p1.id not in {c.id for c in service.cards()}
+    # the next read no longer lists it: nothing more happened to it
+    aloop.run_until_complete(
+        service.apply_roadmap(RoadmapSnapshot(INFO, board[1:], read_rev=service.sync_token()))
+    )
+    assert _kinds(service, p1.id).count("archived") == 1
+    assert service.card(p1.id) is not None and service.card(p1.id).archived  # type: ignore[union-attr]
+
+
+def test_a_board_read_from_before_a_move_does_not_move_the_card_back(
+    service: RoadmapService, aloop: asyncio.AbstractEventLoop
+) -> None:
+    board = [card("P1", "Planned", 0), card("P2", "Planned", 1)]
+    aloop.run_until_complete(service.apply_roadmap(RoadmapSnapshot(INFO, board)))
+    p1 = next(c for c in service.cards() if c.platform_id == "P1")
+    read_rev = service.sync_token()
+    action_id = service.move_card(p1.id, "In progress").result(5)
+    _complete(service, aloop, action_id)
+    aloop.run_until_complete(service.apply_roadmap(RoadmapSnapshot(INFO, board, read_rev=read_rev)))
+    assert service.card(p1.id).status == "In progress"  # type: ignore[union-attr]
+    assert _kinds(service, p1.id).count("moved") == 1
+    # a read begun after the move, showing GitHub's own later move, is applied
+    moved = [card("P1", "Done", 0, updated_at=NOW), board[1]]
+    fresh = RoadmapSnapshot(INFO, moved, read_rev=service.sync_token())
+    aloop.run_until_complete(service.apply_roadmap(fresh))
+    assert service.card(p1.id).status == "Done"  # type: ignore[union-attr]

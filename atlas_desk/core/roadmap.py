@@ -217,11 +217,18 @@ class RoadmapService:
 
     # -- sync (the GitHub connector's sink) ------------------------------------------------------------
 
+    def sync_token(self) -> int:
+        """Taken before a board read begins and handed back on its snapshot (``read_rev``): cards the desk
+        changes meanwhile are newer than the read, and the sync leaves them alone."""
+        return repo.local_rev(self.reader())
+
     async def apply_roadmap(self, snapshot: RoadmapSnapshot) -> None:
         """Store one poll of the board and tell the panes which cards changed."""
         now = self._clock()
         changed = await self.store.write(
-            lambda conn: repo.apply_sync(conn, snapshot.project, snapshot.cards, now=now)
+            lambda conn: repo.apply_sync(
+                conn, snapshot.project, snapshot.cards, now=now, read_rev=snapshot.read_rev
+            )
         )
         if changed:
             self.bus.publish(RoadmapChanged(tuple(changed)))

@@ -55,3 +55,5 @@ class RoadmapSnapshot:
 
     project: ProjectInfo
     cards: list[SyncedCard]
+    # The store's roadmap revision when the read began (``RoadmapService.sync_token``); None: unknown.
+    read_rev: int | None = None

@@ -197,19 +197,49 @@ def set_project(conn: sqlite3.Connection, info: ProjectInfo) -> None:
     set_meta(conn, PROJECT_META, json.dumps(data))
 
 
+LOCAL_REV_META = "roadmap.local_rev"
+
+
+def local_rev(conn: sqlite3.Connection) -> int:
+    """The revision of the desk's latest change to any card, or of GitHub's latest confirmation of one."""
+    return int(get_meta(conn, LOCAL_REV_META, "0") or 0)
+
+
+def _touch(conn: sqlite3.Connection, where: str, params: Sequence[Any]) -> None:
+    """Give the cards ``where`` selects the next revision: board reads begun before it leave them alone."""
+    rev = local_rev(conn) + 1
+    set_meta(conn, LOCAL_REV_META, str(rev))
+    conn.execute(f"UPDATE roadmap_items SET local_rev = ? WHERE {where}", (rev, *params))
+
+
 # -- sync ---------------------------------------------------------------------------------------------
 
 
 def apply_sync(
-    conn: sqlite3.Connection, project: ProjectInfo, cards: Sequence[SyncedCard], *, now: datetime
+    conn: sqlite3.Connection,
+    project: ProjectInfo,
+    cards: Sequence[SyncedCard],
+    *,
+    now: datetime,
+    read_rev: int | None = None,
 ) -> list[int]:
     """Make the cached board match GitHub's; return the ids of rows that changed (inserted, updated,
-    archived)."""
+    archived).
+
+    ``read_rev``: ``local_rev`` when the read of ``cards`` began. Cards the desk changed, or GitHub confirmed
+    a change of, since then are newer here than in the read, and are left as they are (a read that crossed
+    an archive would otherwise bring the card back, and the next read archive it a second time).
+    """
     first_read = get_project(conn) is None
     set_project(conn, project)
     stamp = to_db_time(now)
     changed: list[int] = []
     seen: set[str] = set()
+    newer: set[int] = set()
+    if read_rev is not None:
+        newer = {
+            int(r[0]) for r in conn.execute("SELECT id FROM roadmap_items WHERE local_rev > ?", (read_rev,))
+        }
     for card in cards:
         seen.add(card.platform_id)
         existing = get_by_platform_id(conn, card.platform_id)
@@ -224,6 +254,8 @@ def apply_sync(
                     (card.platform_id, r[0]),
                 )
                 existing = get_row(conn, int(r[0]))
+        if existing is not None and existing.id in newer:
+            continue
         extra: dict[str, Any] = dict(existing.extra) if existing else {}
         links = list(existing.links) if existing else []
         for link in card.links:
@@ -248,7 +280,8 @@ def apply_sync(
             "target_month": card.target_month,
             "votes": json.dumps(votes, sort_keys=True),
             "url": card.url,
-            "archived": 0,
+            # listed, so not archived on GitHub; unless the desk's archive is still on its way there
+            "archived": int(existing.archived) if existing is not None and existing.pending else 0,
             "extra": json.dumps(extra, sort_keys=True),
         }
         if existing is None:
@@ -308,7 +341,7 @@ def apply_sync(
         "SELECT id, platform_id FROM roadmap_items"
         " WHERE archived = 0 AND pending = 0 AND platform_id NOT LIKE 'local:%'"
     ).fetchall():
-        if r[1] not in seen:
+        if r[1] not in seen and int(r[0]) not in newer:
             conn.execute("UPDATE roadmap_items SET archived = 1, updated_at = ? WHERE id = ?", (stamp, r[0]))
             changed.append(int(r[0]))
             add_history(conn, int(r[0]), "archived", now=now, source="github")
@@ -380,6 +413,7 @@ def move(
         " WHERE id = ?",
         (status, position, changed_at, to_db_time(now), row_id),
     )
+    _touch(conn, "id = ?", (row_id,))
     return undo
 
 
@@ -389,6 +423,7 @@ def clear_pending(conn: sqlite3.Connection, platform_id: str) -> list[int]:
         int(r[0]) for r in conn.execute("SELECT id FROM roadmap_items WHERE platform_id = ?", (platform_id,))
     ]
     conn.execute("UPDATE roadmap_items SET pending = 0 WHERE platform_id = ?", (platform_id,))
+    _touch(conn, "platform_id = ?", (platform_id,))
     return ids
 
 
@@ -447,6 +482,7 @@ def confirm_local(conn: sqlite3.Connection, key: str, platform_id: str, url: str
             " WHERE id = ?",
             (platform_id, url, url, local.id),
         )
+        _touch(conn, "id = ?", (local.id,))
         return [local.id]
     extra = dict(synced.extra)
     extra["links"] = synced.links + [x for x in local.links if x not in synced.links]
@@ -462,6 +498,7 @@ def confirm_local(conn: sqlite3.Connection, key: str, platform_id: str, url: str
         (synced.id,),
     )
     conn.execute("UPDATE roadmap_history SET card_id = ? WHERE card_id = ?", (synced.id, local.id))
+    _touch(conn, "id = ?", (synced.id,))
     return [local.id, synced.id]
 
 
@@ -472,6 +509,7 @@ def archive(conn: sqlite3.Connection, row_id: int, *, now: datetime) -> outbox.U
         "UPDATE roadmap_items SET archived = 1, pending = 1, updated_at = ? WHERE id = ?",
         (to_db_time(now), row_id),
     )
+    _touch(conn, "id = ?", (row_id,))
     return undo
 
 

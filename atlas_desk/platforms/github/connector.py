@@ -327,7 +327,9 @@ class GitHubConnector:
         if self.roadmap is None or not self._settings.project_owner or self._settings.project_number is None:
             return
         try:
+            read_rev = self.roadmap.sync_token()  # before the read: the desk's changes after it are newer
             snapshot = await self._call(self._project_sync().snapshot)
+            snapshot.read_rev = read_rev
         except projects.ProjectNotFound as exc:
             if str(exc) != self._project_problem:
                 log.warning("the roadmap board cannot be read: %s", exc)

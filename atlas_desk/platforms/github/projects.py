@@ -40,6 +40,8 @@ KINDS = frozenset({"roadmap_move", "roadmap_add", "roadmap_archive", "publish_di
 class RoadmapSink(Protocol):
     """Where a poll of the board goes (the roadmap service)."""
 
+    def sync_token(self) -> int: ...
+
     async def apply_roadmap(self, snapshot: RoadmapSnapshot) -> None: ...
 
 
