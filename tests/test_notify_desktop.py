@@ -10,8 +10,10 @@ from the annotations at class creation.
 # ruff: noqa: F821, F722 - the D-Bus signatures below are annotations dbus-fast reads, not Python types
 
 import asyncio
+import logging
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -213,3 +215,17 @@ def test_outbox_failure_notices_become_action_failed_notifications(qloop: asynci
     notifier.on_notice(Notice("error", "The disk is full.", area="store"))
     assert [e.kind for e in entries] == ["action_failed"]
     assert entries[0].target == {"pane": "outbox"}
+
+
+def test_with_no_session_bus_the_desk_uses_the_tray_without_trying_dbus(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A headless machine (``make demo`` in CI): no traceback from a notification that cannot be shown."""
+    from atlas_desk.ui.notifications import default_backend
+
+    monkeypatch.setattr(sys, "platform", "linux")
+    with caplog.at_level(logging.INFO, logger="atlas_desk.ui.notifications"):
+        assert default_backend({}) is None
+    assert "no session D-Bus" in caplog.text
+    found = default_backend({"DBUS_SESSION_BUS_ADDRESS": "unix:path=/nowhere"})
+    assert isinstance(found, DesktopNotifierBackend)

@@ -25,10 +25,11 @@ import asyncio
 import contextlib
 import html
 import logging
+import os
 import sys
 import warnings
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import IntEnum
@@ -237,8 +238,18 @@ class LazyBackend:
             await closer()
 
 
-def default_backend() -> Backend | None:
-    """desktop-notifier if it is installed, else None (the tray fallback is used)."""
+def default_backend(environ: Mapping[str, str] | None = None) -> Backend | None:
+    """desktop-notifier if it is installed and can reach a notification service, else None (the tray
+    fallback is used).
+
+    On Linux it talks to the session D-Bus, found through ``DBUS_SESSION_BUS_ADDRESS`` (or, failing that,
+    the X display's); with neither, as on a headless machine, every notification would fail with a traceback.
+    """
+    env = os.environ if environ is None else environ
+    no_bus = not env.get("DBUS_SESSION_BUS_ADDRESS") and not env.get("DISPLAY")
+    if sys.platform.startswith("linux") and no_bus:
+        log.info("no session D-Bus to show desktop notifications on; using the tray and the window")
+        return None
     try:
         return DesktopNotifierBackend(icon_path=icons.icon_path("atlas-desk"))
     except Exception as exc:  # ImportError, or a platform backend that cannot start
