@@ -174,7 +174,9 @@ class InboxDelegate(QStyledItemDelegate):
             self._seen.add(key)
             painter.drawText(x, top + metrics.ascent(), _fit(text, metrics, width))
             return
-        painter.drawStaticText(x, top, found or self._static_text(text, width, bold, font, metrics))
+        if found is None:
+            found = self._static_text(text, width, bold, font, metrics)
+        painter.drawStaticText(x, top, found)
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
         # A constant: the view never asks the model for every row's size.
