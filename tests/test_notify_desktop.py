@@ -117,6 +117,12 @@ async def _serve(service: FakeNotifications) -> MessageBus:
     return bus
 
 
+async def _filed(backend: DesktopNotifierBackend) -> None:
+    """Until desktop-notifier lists a notification as shown (polled: it offers no event for it)."""
+    while not await backend._notifier.get_current_notifications():
+        await asyncio.sleep(0.01)
+
+
 async def _close(notifier: Notifier, server: MessageBus) -> None:
     await notifier.aclose()
     server.disconnect()
@@ -129,7 +135,8 @@ def test_notification_reaches_the_dbus_server_escaped_and_a_click_opens_the_item
     service = FakeNotifications()
     server = qloop.run_until_complete(_serve(service))
     clock = lambda: datetime(2026, 11, 24, 12, 0, tzinfo=UTC)  # noqa: E731
-    notifier = Notifier(NotificationRules(NotifyOptions(), clock=clock, tz=UTC), DesktopNotifierBackend())
+    backend = DesktopNotifierBackend()
+    notifier = Notifier(NotificationRules(NotifyOptions(), clock=clock, tz=UTC), backend)
     opened: list[dict[str, Any]] = []
     got_click = asyncio.Event()
 
@@ -160,6 +167,9 @@ def test_notification_reaches_the_dbus_server_escaped_and_a_click_opens_the_item
     assert call["actions"][:2] == ["default", ""]  # a click on the body is reported
     assert call["hints"]["urgency"] == 1
 
+    # desktop-notifier files the notification under its id only once Notify has returned; a click
+    # signal that overtakes the reply (a loaded machine reads both at once) would find nothing to open
+    qloop.run_until_complete(asyncio.wait_for(_filed(backend), 10))
     service.ActionInvoked(1, "default")  # the moderator clicks it
     qloop.run_until_complete(asyncio.wait_for(got_click.wait(), 10))
     assert opened == [target]
