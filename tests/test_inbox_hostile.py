@@ -28,20 +28,18 @@ from PySide6.QtGui import (
     QTextOption,
 )
 from PySide6.QtWidgets import QStyleOptionViewItem, QWidget
-from test_inbox_support import ACCOUNTS, item, open_store
+from test_inbox_support import ACCOUNTS, attached_pane, item, open_store
 
 from atlas_desk.core.bus import ChangeBus
 from atlas_desk.core.inbox import InboxService
 from atlas_desk.core.types import Account, InboxItem, Platform
 from atlas_desk.store import inbox as repo
 from atlas_desk.store.db import Store
-from atlas_desk.ui.bridge import QtBus
 from atlas_desk.ui.inbox.delegate import ROW_HEIGHT, InboxDelegate
 from atlas_desk.ui.inbox.filters import KEY_ROLE, LABEL_ROLE
 from atlas_desk.ui.inbox.model import InboxModel, Role
 from atlas_desk.ui.inbox.pane import InboxPane
 from atlas_desk.ui.inbox.reading_pane import MAX_BODY_CHARS, ReadingPane, render_markdown
-from atlas_desk.ui.panes import PaneContext
 from atlas_desk.ui.text import inert, inert_lines
 
 pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")
@@ -103,16 +101,9 @@ class Desk(SimpleNamespace):
 @pytest.fixture
 def desk(qtbot: Any, data_dir: Path, aloop: asyncio.AbstractEventLoop) -> Iterator[Desk]:
     store = open_store(data_dir)
-    bus = ChangeBus()
-    service = InboxService(store, bus)
+    service = InboxService(store, ChangeBus())
     aloop.run_until_complete(service.ingest(hostile_items()))
-    pane = InboxPane()
-    qtbot.addWidget(pane)
-    runtime = SimpleNamespace(store=store, inbox=service, settings=None)
-    pane.attach(PaneContext(bus=QtBus(bus, pane), runtime=runtime, open_settings=lambda _p: None))
-    pane.resize(1400, 800)
-    pane.show()
-    qtbot.waitExposed(pane)
+    pane, _service, _bus, _model = attached_pane(qtbot, store, service=service, size=(1400, 800))
     yield Desk(store=store, service=service, pane=pane)
     pane.shutdown()
     store.close()

@@ -6,25 +6,22 @@ import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
-from test_inbox_support import ACCOUNTS, item, open_store
+from test_inbox_support import ACCOUNTS, attached_pane, item, open_store
 
 from atlas_desk.core.bus import ChangeBus
 from atlas_desk.core.inbox import InboxService
 from atlas_desk.core.types import Account, InboxItem, Platform
 from atlas_desk.store.db import Store
-from atlas_desk.ui.bridge import QtBus
 from atlas_desk.ui.inbox.delegate import ROW_HEIGHT, InboxDelegate
 from atlas_desk.ui.inbox.model import Column, InboxModel
 from atlas_desk.ui.inbox.pane import InboxPane
 from atlas_desk.ui.inbox.view import InboxList
-from atlas_desk.ui.panes import PaneContext
 
 pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")
 
@@ -61,18 +58,9 @@ class Desk:
 @pytest.fixture
 def desk(qtbot: Any, data_dir: Path, aloop: asyncio.AbstractEventLoop) -> Iterator[Desk]:
     store = open_store(data_dir)
-    bus = ChangeBus()
-    service = InboxService(store, bus)
+    service = InboxService(store, ChangeBus())
     aloop.run_until_complete(service.ingest(_items()))
-    pane = InboxPane()
-    qtbot.addWidget(pane)
-    runtime = SimpleNamespace(store=store, inbox=service, settings=None)
-    pane.attach(PaneContext(bus=QtBus(bus, pane), runtime=runtime, open_settings=lambda _p: None))
-    pane.resize(1300, 700)
-    pane.show()
-    qtbot.waitExposed(pane)
-    model = pane.model
-    assert model is not None
+    pane, _service, _bus, model = attached_pane(qtbot, store, service=service, size=(1300, 700))
     while model.canFetchMore():
         model.fetchMore()
     assert model.rowCount() == 80

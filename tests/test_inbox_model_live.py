@@ -15,17 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_inbox_support import item, open_store, seed_items, stored
+from test_inbox_support import attached_pane, item, open_store, seed_items, stored
 
-from atlas_desk.core.bus import ChangeBus, ItemsAdded
-from atlas_desk.core.inbox import InboxService
+from atlas_desk.core.bus import ItemsAdded
 from atlas_desk.core.types import Platform
 from atlas_desk.store import inbox as repo
 from atlas_desk.store.inbox import InboxFilter
-from atlas_desk.ui.bridge import QtBus
 from atlas_desk.ui.inbox.model import InboxModel, Role
-from atlas_desk.ui.inbox.pane import InboxPane
-from atlas_desk.ui.panes import PaneContext
 
 pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")
 
@@ -74,24 +70,6 @@ def test_matches_agrees_with_the_sql_filters(data_dir: Path) -> None:
         assert splits >= 25  # many filters really select some (the comparison is not between empty sets)
     finally:
         store.close()
-
-
-def attached_pane(
-    qtbot: Any, store: Any, *, shown: bool = True
-) -> tuple[InboxPane, InboxService, ChangeBus, InboxModel]:
-    """An InboxPane over ``store`` with its own service and bus, as the desk attaches it."""
-    bus = ChangeBus()
-    service = InboxService(store, bus)
-    pane = InboxPane()
-    qtbot.addWidget(pane)
-    runtime = type("R", (), {"store": store, "inbox": service, "settings": None})()
-    pane.attach(PaneContext(bus=QtBus(bus, pane), runtime=runtime, open_settings=lambda _p: None))
-    if shown:
-        pane.resize(1200, 700)
-        pane.show()
-        qtbot.waitExposed(pane)
-    assert pane.model is not None
-    return pane, service, bus, pane.model
 
 
 class ReaderTrace:

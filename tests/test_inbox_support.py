@@ -5,10 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from atlas_desk.core.types import Account, InboxItem, ItemKind, Platform
 from atlas_desk.store.db import Store
+
+if TYPE_CHECKING:
+    from atlas_desk.core.bus import ChangeBus
+    from atlas_desk.core.inbox import InboxService
+    from atlas_desk.ui.inbox.model import InboxModel
+    from atlas_desk.ui.inbox.pane import InboxPane
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
@@ -92,3 +98,33 @@ def store_with_seed(path: Path) -> Iterator[Store]:
         yield store
     finally:
         store.close()
+
+
+def attached_pane(
+    qtbot: Any,
+    store: Store,
+    *,
+    service: InboxService | None = None,
+    shown: bool = True,
+    size: tuple[int, int] = (1200, 700),
+) -> tuple[InboxPane, InboxService, ChangeBus, InboxModel]:
+    """An InboxPane over ``store`` as the desk attaches it: with ``service`` (and its bus), or a new one."""
+    from atlas_desk.core.bus import ChangeBus
+    from atlas_desk.core.inbox import InboxService
+    from atlas_desk.ui.bridge import QtBus
+    from atlas_desk.ui.inbox.pane import InboxPane
+    from atlas_desk.ui.panes import PaneContext
+
+    if service is None:
+        service = InboxService(store, ChangeBus())
+    bus = service.bus
+    pane = InboxPane()
+    qtbot.addWidget(pane)
+    runtime = type("R", (), {"store": store, "inbox": service, "settings": None})()
+    pane.attach(PaneContext(bus=QtBus(bus, pane), runtime=runtime, open_settings=lambda _p: None))
+    if shown:
+        pane.resize(*size)
+        pane.show()
+        qtbot.waitExposed(pane)
+    assert pane.model is not None
+    return pane, service, bus, pane.model
