@@ -160,3 +160,38 @@ def test_a_cell_looks_the_same_drawn_at_once_and_laid_out_once_it_repeats(desk: 
     second = _grab(ours)  # seen before: laid out and drawn from the layout
     assert any(key[0].startswith("Member Number") for key in delegate._static)
     assert first == second == _grab(ours)
+
+
+def test_titles_and_snippets_in_arabic_are_drawn_shaped(qtbot: Any) -> None:
+    """ASCII runs skip optional shaping (kerning, ligatures) for speed. Qt would then draw Arabic unjoined and
+    left to right, so anything not ASCII must keep the shaped font."""
+    from PySide6.QtGui import QFont, QFontDatabase, QPainter
+
+    if not QFontDatabase.families(QFontDatabase.WritingSystem.Arabic):
+        pytest.skip("no font with Arabic glyphs on this machine")
+    view = QTableView()
+    qtbot.addWidget(view)
+    delegate = InboxDelegate(view)
+    no_shaping = QFont.StyleStrategy.PreferNoShaping
+
+    def render(font: QFont, text: str) -> QImage:
+        image = QImage(400, 40, QImage.Format.Format_ARGB32_Premultiplied)
+        image.fill(Qt.GlobalColor.white)
+        painter = QPainter(image)
+        painter.setFont(font)
+        painter.drawText(10, 28, text)
+        painter.end()
+        return image
+
+    arabic = "\u0645\u0631\u062d\u0628\u0627 \u0628\u0627\u0644\u0639\u0627\u0644\u0645"  # "hello world"
+    for bold in (False, True):
+        ascii_font, _ = delegate._run_font(view.font(), bold, "Dark mode for the calendar")
+        assert ascii_font.styleStrategy() & no_shaping
+        assert ascii_font.bold() == bold
+        font, _ = delegate._run_font(view.font(), bold, arabic)
+        assert not font.styleStrategy() & no_shaping
+        shaped = QFont(view.font())
+        shaped.setBold(bold)
+        assert render(font, arabic) == render(shaped, arabic)
+        # What the unshaped font would have drawn: the letters unjoined, in the wrong order.
+        assert render(ascii_font, arabic) != render(shaped, arabic)

@@ -130,7 +130,7 @@ class InboxDelegate(QStyledItemDelegate):
         # Kept here rather than read from ``option.widget`` (avoids a wrapper round trip per paint).
         self._view = view
         self._base_font: QFont | None = None
-        self._fonts: dict[bool, tuple[QFont, QFontMetrics]] = {}
+        self._fonts: dict[tuple[bool, bool], tuple[QFont, QFontMetrics]] = {}
         # Containers, authors and ages repeat from row to row: lay each out once (plain text, never rich).
         self._static: dict[tuple[str, int, bool], QStaticText] = {}
         self._seen: set[tuple[str, int, bool]] = set()  # cells painted once, laid out when seen again
@@ -166,39 +166,53 @@ class InboxDelegate(QStyledItemDelegate):
         A jump into a million rows meets mostly authors not seen before, and laying out text that is never
         painted again costs twice what drawing it does. Both ways put the glyphs on the same pixels.
         """
+        if text.isascii() and self._base_font is not None:
+            # The unshaped font for ASCII (see ``_font``), both ways, so a cell's glyphs never move.
+            cell_font, cell_metrics = self._font(self._base_font, bold, True)
+            painter.setFont(cell_font)
+        else:
+            cell_font, cell_metrics = font, metrics
         key = (text, width, bold)
         found = self._static.get(key)
         if found is None and key not in self._seen:
             if len(self._seen) > STATIC_TEXTS * 4:
                 self._seen.clear()
             self._seen.add(key)
-            painter.drawText(x, top + metrics.ascent(), _fit(text, metrics, width))
-            return
-        if found is None:
-            found = self._static_text(text, width, bold, font, metrics)
-        painter.drawStaticText(x, top, found)
+            painter.drawText(x, top + cell_metrics.ascent(), _fit(text, cell_metrics, width))
+        else:
+            if found is None:
+                found = self._static_text(text, width, bold, cell_font, cell_metrics)
+            painter.drawStaticText(x, top, found)
+        if cell_font is not font:
+            painter.setFont(font)
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
         # A constant: the view never asks the model for every row's size.
         return QSize(400, ROW_HEIGHT)
 
-    def _font(self, base: QFont, bold: bool) -> tuple[QFont, QFontMetrics]:
+    def _font(self, base: QFont, bold: bool, ascii_only: bool = False) -> tuple[QFont, QFontMetrics]:
+        """The row font (bold or not) and its metrics; ``ascii_only``: the one for text all in ASCII."""
         if self._base_font is None or self._base_font != base:
             self._base_font = QFont(base)
             self._fonts.clear()
             self._static.clear()
             self._seen.clear()
-        found = self._fonts.get(bold)
+        found = self._fonts.get((bold, ascii_only))
         if found is None:
             font = QFont(base)
             font.setBold(bold)
-            # Latin and other simple scripts are drawn without HarfBuzz's optional features (kerning,
-            # ligatures); scripts that need shaping still get it. Row text is shaped twice (measured, then
-            # drawn), and this takes ~15 % off a jump-scroll repaint.
-            font.setStyleStrategy(QFont.StyleStrategy.PreferNoShaping)
+            if ascii_only:
+                # ASCII needs no shaping: drawn without HarfBuzz's optional features (kerning, ligatures),
+                # a jump-scroll repaint takes ~15 % less. Only for ASCII, as Qt then also skips shaping
+                # Arabic, drawing it unjoined and in the wrong direction.
+                font.setStyleStrategy(QFont.StyleStrategy.PreferNoShaping)
             found = (font, QFontMetrics(font))
-            self._fonts[bold] = found
+            self._fonts[(bold, ascii_only)] = found
         return found
+
+    def _run_font(self, base: QFont, bold: bool, text: str) -> tuple[QFont, QFontMetrics]:
+        """The font to draw a title or snippet with: the unshaped one when it is all ASCII."""
+        return self._font(base, bold, text.isascii())
 
     def paint(
         self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
@@ -291,19 +305,33 @@ class InboxDelegate(QStyledItemDelegate):
             self._draw_cell(painter, x, text_top, parts.author, author_w, not row.read, font, fm)
             x += author_w + _PAD
 
+            bold = not row.read
             if parts.prefix:
                 x = self._draw_run(
                     painter, x, right, top, height, baseline, parts.prefix, (), font, fm, colour
                 )
             if parts.title:
+                title_font, title_fm = self._run_font(base_font, bold, parts.title)
                 x = self._draw_run(
-                    painter, x, right, top, height, baseline, parts.title, parts.title_spans, font, fm, colour
+                    painter,
+                    x,
+                    right,
+                    top,
+                    height,
+                    baseline,
+                    parts.title,
+                    parts.title_spans,
+                    title_font,
+                    title_fm,
+                    colour,
                 )
                 if parts.snippet:
                     x = self._draw_run(
                         painter, x, right, top, height, baseline, " — ", (), plain, plain_fm, muted
                     )
             if parts.snippet:
+                # Without a title the snippet is the message itself: bold while unread.
+                snippet_font, snippet_fm = self._run_font(base_font, bold and not parts.title, parts.snippet)
                 self._draw_run(
                     painter,
                     x,
@@ -313,9 +341,8 @@ class InboxDelegate(QStyledItemDelegate):
                     baseline,
                     parts.snippet,
                     parts.snippet_spans,
-                    # Without a title the snippet is the message itself: bold while unread.
-                    plain if parts.title else font,
-                    plain_fm if parts.title else fm,
+                    snippet_font,
+                    snippet_fm,
                     muted if parts.title else colour,
                 )
         finally:
