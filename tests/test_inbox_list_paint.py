@@ -195,3 +195,23 @@ def test_titles_and_snippets_in_arabic_are_drawn_shaped(qtbot: Any) -> None:
         assert render(font, arabic) == render(shaped, arabic)
         # What the unshaped font would have drawn: the letters unjoined, in the wrong order.
         assert render(ascii_font, arabic) != render(shaped, arabic)
+
+
+def test_laid_out_cells_are_evicted_oldest_first_not_all_at_once(
+    qtbot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Dropping thousands of laid-out texts in one go held a frame for ~10 ms: the oldest go one at a time."""
+    from PySide6.QtGui import QFontMetrics
+
+    from atlas_desk.ui.inbox import delegate as delegate_module
+
+    monkeypatch.setattr(delegate_module, "STATIC_TEXTS", 8)
+    view = QTableView()
+    qtbot.addWidget(view)
+    delegate = InboxDelegate(view)
+    font, metrics = delegate._font(view.font(), False)
+    assert isinstance(metrics, QFontMetrics)
+    for n in range(20):
+        delegate._static_text(f"member{n}", 120, False, font, metrics)
+        assert len(delegate._static) == min(n + 1, 8)
+    assert [key[0] for key in delegate._static] == [f"member{n}" for n in range(12, 20)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections import OrderedDict
 from collections.abc import Sequence
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
@@ -132,8 +133,9 @@ class InboxDelegate(QStyledItemDelegate):
         self._base_font: QFont | None = None
         self._fonts: dict[tuple[bool, bool], tuple[QFont, QFontMetrics]] = {}
         # Containers, authors and ages repeat from row to row: lay each out once (plain text, never rich).
-        self._static: dict[tuple[str, int, bool], QStaticText] = {}
-        self._seen: set[tuple[str, int, bool]] = set()  # cells painted once, laid out when seen again
+        self._static: OrderedDict[tuple[str, int, bool], QStaticText] = OrderedDict()
+        # Cells painted once, laid out when seen again (an insertion-ordered set).
+        self._seen: OrderedDict[tuple[str, int, bool], None] = OrderedDict()
         self._colours: dict[tuple[int, bool, bool], tuple[QColor, QColor]] = {}
 
     def _static_text(
@@ -142,8 +144,9 @@ class InboxDelegate(QStyledItemDelegate):
         key = (text, width, bold)
         found = self._static.get(key)
         if found is None:
-            if len(self._static) > STATIC_TEXTS:
-                self._static.clear()
+            if len(self._static) >= STATIC_TEXTS:
+                # The oldest goes, one per new one: clearing thousands at once held a frame for ~10 ms.
+                self._static.popitem(last=False)
             found = QStaticText(_fit(text, metrics, width))
             found.setTextFormat(Qt.TextFormat.PlainText)
             found.prepare(QTransform(), font)
@@ -175,9 +178,9 @@ class InboxDelegate(QStyledItemDelegate):
         key = (text, width, bold)
         found = self._static.get(key)
         if found is None and key not in self._seen:
-            if len(self._seen) > STATIC_TEXTS * 4:
-                self._seen.clear()
-            self._seen.add(key)
+            if len(self._seen) >= STATIC_TEXTS * 4:
+                self._seen.popitem(last=False)
+            self._seen[key] = None
             painter.drawText(x, top + cell_metrics.ascent(), _fit(text, cell_metrics, width))
         else:
             if found is None:
