@@ -273,6 +273,9 @@ def main() -> int:
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--scrolls", type=int, default=200)
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--scroll-only", action="store_true", help="only the jump-scroll repaints (A/B runs of the painting)"
+    )
     args = parser.parse_args()
 
     path = args.cache / f"inbox_{args.items}.db"
@@ -347,10 +350,16 @@ def main() -> int:
         timings.append((time.perf_counter() - t0) * 1000)
         # The painted rows really are there (the delegate read them).
         assert model.data(model.index(row, 0), Role.ROW) is not None
+    results["scroll_p25_ms"] = pct(timings, 0.25)
     results["scroll_p50_ms"] = statistics.median(timings)
     results["scroll_p95_ms"] = pct(timings, 0.95)
     results["scroll_max_ms"] = max(timings)
     results["scroll_over_16ms"] = sum(t > 16 for t in timings)
+
+    if args.scroll_only:
+        pane.shutdown()
+        store.close()
+        return report(results, args.items, args.json)
 
     # The floor beside it: the same jumps with a delegate that paints one short string per row.
     from PySide6.QtWidgets import QStyledItemDelegate
@@ -415,11 +424,15 @@ def main() -> int:
     results["pane_search_p95_ms"] = pct(pane_times, 0.95)
     results["pane_search_max_ms"] = max(pane_times)
 
-    results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     pane.shutdown()
     pane.deleteLater()
     store.close()
+    return report(results, args.items, args.json)
 
+
+def report(results: dict[str, float], items: int, json_path: Path | None) -> int:
+    """Print the figures against the targets (and write them to ``json_path``)."""
+    results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     targets = {
         "first_paint_ms": ("<=", 1000),
         "scroll_max_ms": ("<=", 16),
@@ -427,7 +440,7 @@ def main() -> int:
         "search_ratio_p95": ("<=", 1.3),
         "peak_rss_mb": ("<=", 300),
     }
-    print(f"\ninbox at {args.items:,} items ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)")
+    print(f"\ninbox at {items:,} items ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)")
     for key, value in results.items():
         mark = ""
         if key in targets:
@@ -436,8 +449,8 @@ def main() -> int:
         print(
             f"  {key:22} {value:10.2f}{mark}" if isinstance(value, float) else f"  {key:22} {value:10}{mark}"
         )
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+    if json_path:
+        json_path.write_text(json.dumps(results, indent=2))
     return 0
 
 
